@@ -1,0 +1,103 @@
+package io.berth.snapshot;
+
+import io.berth.core.BerthException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads /proc/self/mountinfo (proc(5)) to find the mounts of a snapshot, so removal survives a daemon restart. */
+final class MountInfo {
+  private MountInfo() {}
+
+  /**
+   * Mount points, most recent first, of overlay mounts whose upper dir is {@code upper} and of bind mounts of
+   * {@code upper} itself (a snapshot over no layers).
+   */
+  static List<String> mountsOf(Path upper) {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(Path.of("/proc/self/mountinfo"));
+    } catch (IOException e) {
+      throw BerthException.internal(e, "read /proc/self/mountinfo");
+    }
+    String upperStr = upper.toString();
+    int n = upper.getNameCount();
+    String tail = n >= 3 ? "/" + upper.subpath(n - 3, n) : upperStr;
+    List<String> out = new ArrayList<>();
+    for (String line : lines) {
+      String[] f = line.split(" ");
+      int dash = indexOf(f, "-");
+      if (f.length < 5 || dash < 0 || dash + 3 >= f.length) {
+        continue;
+      }
+      String rootField = unescape(f[3]);
+      String mountPoint = unescape(f[4]);
+      String fsType = f[dash + 1];
+      String superOptions = unescape(f[dash + 3]);
+      boolean overlayOfUpper = fsType.equals("overlay") && hasOption(superOptions, "upperdir=" + upperStr);
+      boolean bindOfUpper = rootField.endsWith(tail) && upperStr.endsWith(rootField);
+      if (overlayOfUpper || bindOfUpper) {
+        out.addFirst(mountPoint);
+      }
+    }
+    return out;
+  }
+
+  /** True if {@code path} is a mount point. */
+  static boolean isMountPoint(Path path) {
+    String p = path.toAbsolutePath().normalize().toString();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] f = line.split(" ");
+        if (f.length > 4 && unescape(f[4]).equals(p)) {
+          return true;
+        }
+      }
+    } catch (IOException e) {
+      throw BerthException.internal(e, "read /proc/self/mountinfo");
+    }
+    return false;
+  }
+
+  private static boolean hasOption(String options, String option) {
+    for (String o : options.split(",")) {
+      if (o.equals(option)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static int indexOf(String[] f, String s) {
+    for (int i = 6; i < f.length; i++) {
+      if (f[i].equals(s)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The kernel writes space, tab, newline and backslash as octal escapes. */
+  static String unescape(String s) {
+    if (s.indexOf('\\') < 0) {
+      return s;
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 3 < s.length()) {
+        try {
+          sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+          i += 3;
+          continue;
+        } catch (NumberFormatException e) {
+          // not an escape
+        }
+      }
+      sb.append(c);
+    }
+    return sb.toString();
+  }
+}
