@@ -237,7 +237,9 @@ final class LayerApplier {
   private void applyMetadata(Path p, TarArchiveEntry e, boolean directory) throws IOException {
     String s = p.toString();
     Syscalls.lchown(s, (int) e.getLongUserId(), (int) e.getLongGroupId());
-    Files.setAttribute(p, "unix:mode", e.getMode() & 07777, LinkOption.NOFOLLOW_LINKS);
+    // chmod(2) by path: the JDK's no-follow variant opens the file, which blocks on a fifo and fails on a device.
+    // Following is safe: p was just created by this applier (never a symlink) under parents checked with lstat.
+    Files.setAttribute(p, "unix:mode", e.getMode() & 07777);
     applyXattrs(p, e);
     if (directory) {
       long m = nanos(e.getLastModifiedTime());
@@ -336,7 +338,7 @@ final class LayerApplier {
       BasicFileAttributes a = lstat(dir);
       if (a == null) {
         Files.createDirectory(dir);
-        Files.setAttribute(dir, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(dir, "unix:mode", 0755);
       } else if (a.isSymbolicLink()) {
         throw escapes(name);
       } else if (!a.isDirectory()) {
