@@ -128,7 +128,7 @@ final class TestLayer {
   }
 
   /** The uncompressed tar. */
-  byte[] tar() {
+  synchronized byte[] tar() {
     if (finished == null) {
       try {
         tar.finish();
