@@ -24,6 +24,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +72,8 @@ final class LayerApplier {
   private final String layerName;
   private final String digestAlgorithm;
   private final Set<String> knownDirs = new HashSet<>();
-  private final List<DirTimes> dirTimes = new ArrayList<>();
+  /** Directory times to set once everything is written, by path relative to the root. */
+  private final Map<String, DirTimes> dirTimes = new HashMap<>();
   private final byte[] buffer = new byte[BUFFER];
 
   private record DirTimes(Path dir, long atimeNanos, long mtimeNanos) {}
@@ -114,8 +116,7 @@ final class LayerApplier {
       while (digesting.read(buffer) >= 0) {
         // drain
       }
-      for (int i = dirTimes.size() - 1; i >= 0; i--) {
-        DirTimes t = dirTimes.get(i);
+      for (DirTimes t : dirTimes.values()) {
         Syscalls.lutimes(t.dir.toString(), t.atimeNanos, t.mtimeNanos);
       }
       return new Result(new Digest(digestAlgorithm, java.util.HexFormat.of().formatHex(digesting.digest.digest())),
@@ -243,7 +244,7 @@ final class LayerApplier {
     applyXattrs(p, e);
     if (directory) {
       long m = nanos(e.getLastModifiedTime());
-      dirTimes.add(new DirTimes(p, atime(e, m), m));
+      dirTimes.put(root.relativize(p).toString(), new DirTimes(p, atime(e, m), m));
     } else {
       setTimes(p, e);
     }
@@ -393,6 +394,7 @@ final class LayerApplier {
       OverlaySnapshotter.deleteTree(target);
       String rel = root.relativize(target).toString();
       knownDirs.removeIf(k -> k.equals(rel) || k.startsWith(rel + "/"));
+      dirTimes.keySet().removeIf(k -> k.equals(rel) || k.startsWith(rel + "/"));
     } else {
       Files.delete(target);
     }

@@ -165,8 +165,11 @@ class LayerApplierTest {
         .file("d", "file")
         .dir("d")
         .file("d/x", "y")
-        .dir("d", 0700, null);
+        .dir("d", 0700, null)
+        .dir("e/sub")
+        .file("e", "dir replaced by a file");
     Path fs = apply(layer, Compression.NONE);
+    assertThat(Files.readString(fs.resolve("e"))).isEqualTo("dir replaced by a file");
     assertThat(Files.readString(fs.resolve("a"))).isEqualTo("second");
     assertThat(Files.isRegularFile(fs.resolve("b"), NOFOLLOW)).isTrue();
     assertThat(Files.readString(fs.resolve("b"))).isEqualTo("now a file");
@@ -268,6 +271,57 @@ class LayerApplierTest {
     Path fs = apply(layer, Compression.NONE);
     assertThat(Files.isSymbolicLink(fs.resolve("h"))).isTrue();
     assertThat(attr(fs.resolve("h"), "ino")).isEqualTo(attr(fs.resolve("s"), "ino"));
+  }
+
+  @Test
+  void applyLayer_gnuTarOfRealTree_identicalToSource() throws Exception {
+    Path src = Files.createDirectory(root.resolve("src"));
+    Files.createDirectories(src.resolve("usr/bin"));
+    Files.writeString(src.resolve("usr/bin/ping"), "ping");
+    Files.setAttribute(src.resolve("usr/bin/ping"), "unix:mode", 04711);
+    Syscalls.lsetxattr(src.resolve("usr/bin/ping").toString(), "user.mime", "application/x-elf".getBytes());
+    Files.writeString(src.resolve("usr/data"), "data");
+    Syscalls.lchown(src.resolve("usr/data").toString(), 123, 456);
+    Files.setAttribute(src.resolve("usr/data"), "unix:mode", 02640);
+    Files.createSymbolicLink(src.resolve("usr/link"), Path.of("../etc/nowhere"));
+    Files.createLink(src.resolve("usr/hard"), src.resolve("usr/data"));
+    Syscalls.mknod(src.resolve("usr/tty").toString(), Syscalls.S_IFCHR | 0620, 5, 0);
+    Syscalls.mknod(src.resolve("usr/pipe").toString(), Syscalls.S_IFIFO | 0644, 0, 0);
+    Files.setAttribute(src.resolve("usr"), "unix:mode", 01775);
+    long t = 1_600_000_000_123_456_789L;
+    try (Stream<Path> all = Files.walk(src)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Syscalls.lutimes(p.toString(), t, t);
+        t += 1_000_000_007L;
+      }
+    }
+    Path tarFile = root.resolve("layer.tar");
+    Process tar = new ProcessBuilder("tar", "--format=posix", "--xattrs", "--xattrs-include=*", "--numeric-owner",
+        "-cf", tarFile.toString(), "-C", src.toString(), ".").inheritIO().start();
+    assertThat(tar.waitFor()).isZero();
+    byte[] bytes = Files.readAllBytes(tarFile);
+    io.berth.core.Digest diffId = io.berth.core.Digest.sha256(bytes);
+
+    snapshotter.applyLayer(diffId, new java.io.ByteArrayInputStream(bytes), Compression.NONE, diffId);
+    Path fs = snapshotter.layerDir(diffId);
+
+    try (Stream<Path> all = Files.walk(src)) {
+      for (Path s : all.toList()) {
+        Path d = fs.resolve(src.relativize(s).toString());
+        for (String a : java.util.List.of("mode", "uid", "gid", "size", "rdev", "nlink", "lastModifiedTime")) {
+          assertThat(attr(d, a)).as("%s of %s", a, d).isEqualTo(attr(s, a));
+        }
+        if (Files.isRegularFile(s, NOFOLLOW)) {
+          assertThat(Files.readAllBytes(d)).isEqualTo(Files.readAllBytes(s));
+        }
+        if (Files.isSymbolicLink(s)) {
+          assertThat(Files.readSymbolicLink(d)).isEqualTo(Files.readSymbolicLink(s));
+        } else {
+          assertThat(Syscalls.llistxattr(d.toString())).isEqualTo(Syscalls.llistxattr(s.toString()));
+        }
+      }
+    }
+    assertThat(xattr(fs.resolve("usr/bin/ping"), "user.mime")).isEqualTo("application/x-elf");
   }
 
   private void assertEscapes(TestLayer layer, String entry) {
