@@ -54,8 +54,11 @@ final class OverlaySnapshotter implements Snapshotter {
   }
 
   static OverlaySnapshotter open(Path root) {
-    OverlaySnapshotter s = new OverlaySnapshotter(root);
+    OverlaySnapshotter s;
     try {
+      Files.createDirectories(root);
+      // The real path: the kernel reports overlay dirs resolved in /proc/self/mountinfo, which remove() matches.
+      s = new OverlaySnapshotter(root.toRealPath());
       for (Path d : List.of(s.root, s.layersDir, s.activeDir, s.tmpDir)) {
         Files.createDirectories(d);
         Files.setAttribute(d, "unix:mode", 0700);
