@@ -72,7 +72,10 @@ public final class Berthctl implements Runnable {
         // Everything after the container (exec) or image (run) belongs to the command run inside.
         cli.getSubcommands().get("exec").setStopAtPositional(true);
         cli.getSubcommands().get("run").setStopAtPositional(true);
-        return cli.execute(args);
+        int code = cli.execute(args);
+        cli.getOut().flush();
+        cli.getErr().flush();
+        return code;
     }
 
     @Override

@@ -65,12 +65,16 @@ final class RunCommand implements Callable<Integer> {
                 ImageCommands.pull(client, image, Optional.empty(), new PullProgressView(err, Terminal.isTerminal()));
             }
             RunPodSandboxRequest sandbox = RunPlan.sandbox(o);
+            // berthctl plays the kubelet here, and the kubelet creates (and later removes) the pod's log directory.
+            Path logDir = Path.of(sandbox.getConfig().getLogDirectory());
+            Files.createDirectories(logDir);
             String podId = client.runtime().runPodSandbox(sandbox).getPodSandboxId();
             AtomicBoolean cleaned = new AtomicBoolean();
             Runnable cleanup = () -> {
                 if (rm && cleaned.compareAndSet(false, true)) {
                     client.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
                     client.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+                    deleteTree(logDir);
                 }
             };
             Thread hook = new Thread(cleanup);
@@ -115,6 +119,16 @@ final class RunCommand implements Callable<Integer> {
                     // already shutting down; cleanup ran above
                 }
             }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // the logs outlive a failed clean-up; nothing else depends on them
         }
     }
 

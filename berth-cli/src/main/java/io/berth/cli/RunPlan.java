@@ -82,15 +82,16 @@ final class RunPlan {
     }
 
     static RunPodSandboxRequest sandbox(Options o) {
-        PodSandboxConfig config = PodSandboxConfig.newBuilder()
+        PodSandboxConfig.Builder config = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(o.name()).setNamespace(NAMESPACE).setUid(o.uid())
                         .setAttempt(0))
-                .setHostname(o.name())
                 .setLogDirectory("/var/log/pods/" + NAMESPACE + "_" + o.name() + "_" + o.uid())
                 .putLabels(RUN_LABEL, "true")
                 .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
-                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(namespaces(o.hostNetwork()))))
-                .build();
+                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(namespaces(o.hostNetwork()))));
+        if (!o.hostNetwork()) {
+            config.setHostname(o.name()); // as the kubelet: a host-network pod shares the node's UTS namespace
+        }
         RunPodSandboxRequest.Builder req = RunPodSandboxRequest.newBuilder().setConfig(config);
         if (o.runtimeHandler() != null && !o.runtimeHandler().isEmpty()) {
             req.setRuntimeHandler(o.runtimeHandler());

@@ -49,6 +49,7 @@ class RunPlanTest {
         RunPodSandboxRequest req = RunPlan.sandbox(options(true, false, false));
         assertThat(req.getConfig().getLinux().getSecurityContext().getNamespaceOptions().getNetwork())
                 .isEqualTo(NamespaceMode.NODE);
+        assertThat(req.getConfig().getHostname()).isEmpty();
     }
 
     @Test
