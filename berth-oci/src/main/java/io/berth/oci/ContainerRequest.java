@@ -1,0 +1,26 @@
+package io.berth.oci;
+
+import io.berth.cri.api.ContainerConfig;
+import java.nio.file.Path;
+
+/**
+ * Everything {@link SpecGenerator#containerSpec} turns into a container's runtime spec.
+ *
+ * @param id the container id
+ * @param config the CRI container config
+ * @param sandbox the pod the container joins
+ * @param image the image config
+ * @param imageName the image reference for the {@code io.kubernetes.cri.image-name} annotation
+ * @param rootfs the container's root filesystem on the host (already mounted)
+ * @param options handler and host facts
+ * @param targetPid host pid of the target container when the PID namespace mode is TARGET, else 0
+ */
+public record ContainerRequest(
+    String id,
+    ContainerConfig config,
+    SandboxInfo sandbox,
+    ImageConfigView image,
+    String imageName,
+    Path rootfs,
+    RuntimeOptions options,
+    int targetPid) {}
