@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Berth against Debian's containerd 1.6, same machine, same CRI client, same registry and CNI.
+#   scripts/bench.sh [pull|podstart|memory|all] [--only containerd|berth] [--runs N] [--pods N] [--parallel N]
+# Prints medians, spread and the ratio Berth/containerd; writes JSON to berth-bench/target/bench-results/.
+# Needs root. Starts and stops its own registry, containerd and berthd under /var/tmp/berth-bench-*; leaves nothing.
+# Build: BENCH_BUILD=module (default: berth-bench only, its deps from ~/.m2), all (mvn install of the whole project,
+# which also builds berthd), none (use what is built).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+[ "$(id -u)" = 0 ] || { echo "scripts/bench.sh: needs root" >&2; exit 1; }
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+export PATH="$JAVA_HOME/bin:$PATH"
+case "${BENCH_BUILD:-module}" in
+  module) mvn -q -pl berth-bench package -DskipTests ;;
+  all) mvn -q install -DskipTests ;;
+  none) ;;
+  *) echo "scripts/bench.sh: BENCH_BUILD must be module, all or none" >&2; exit 2 ;;
+esac
+cp="berth-bench/target/classes:$(cat berth-bench/target/classpath.txt)"
+exec java -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -Dberth.home="$PWD" -cp "$cp" io.berth.bench.Bench "$@"
