@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A loopback HTTP proxy in front of a real registry that injects the faults a real registry cannot produce, applied
  * to blob downloads ({@code GET /v2/.../blobs/sha...}) only:
  * <ul>
- *   <li>{@link #dropping}: the first blob response is cut (connection closed) after some body bytes;</li>
- *   <li>{@link #stalling}: the first blob response stops sending after some body bytes and holds the connection
+ *   <li>{@link #dropping}: the first blob response longer than the cut point is cut (connection closed) after some body bytes;</li>
+ *   <li>{@link #stalling}: the first such blob response stops sending after some body bytes and holds the connection
  *       open until the client gives up;</li>
  *   <li>{@link #truncating}: every blob response claims and sends only the first half of the body, and Range
  *       requests are stripped (so resuming cannot help);</li>
@@ -208,7 +208,9 @@ public final class FaultyRegistryProxy implements AutoCloseable {
       Fault now = Fault.NONE;
       if (faulty) {
         now = switch (fault) {
-          case DROP_ONCE, STALL_ONCE -> faultUsed.compareAndSet(false, true) ? fault : Fault.NONE;
+          // Only a body longer than the cut point can be cut; shorter ones (configs) pass untouched.
+          case DROP_ONCE, STALL_ONCE -> (contentLength < 0 || contentLength > afterBytes)
+              && faultUsed.compareAndSet(false, true) ? fault : Fault.NONE;
           default -> fault;
         };
       }
