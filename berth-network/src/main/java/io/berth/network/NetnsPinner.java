@@ -1,0 +1,151 @@
+package io.berth.network;
+
+import io.berth.core.BerthException;
+import io.berth.linux.LinuxException;
+import io.berth.linux.Syscalls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates network namespaces and keeps them alive without a process by bind-mounting their nsfs file onto a file in
+ * the pin dir, as {@code ip netns add} and containerd's {@code pkg/netns} do. Thread-safe.
+ */
+final class NetnsPinner {
+  private static final Logger log = LoggerFactory.getLogger(NetnsPinner.class);
+
+  private final Path dir;
+  private boolean dirReady;
+
+  NetnsPinner(Path dir) {
+    this.dir = dir.toAbsolutePath().normalize();
+  }
+
+  /** Creates a new network namespace pinned at {@code dir/name}. */
+  Path create(String name) {
+    ensureDir();
+    Path pin = dir.resolve(name);
+    try {
+      Files.createFile(pin);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw BerthException.alreadyExists("netns pin %s already exists", pin);
+    } catch (IOException e) {
+      throw BerthException.internal(e, "create netns pin %s", pin);
+    }
+    try {
+      pinNewNamespace(pin);
+    } catch (RuntimeException e) {
+      deleteQuietly(pin);
+      throw e;
+    }
+    return pin;
+  }
+
+  /**
+   * unshare(CLONE_NEWNET) changes only the calling OS thread, so it runs on a platform thread of its own that
+   * returns to the original namespace (and then ends) after the bind mount: no JVM thread stays in the pod's netns.
+   */
+  private static void pinNewNamespace(Path pin) {
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    Thread t = Thread.ofPlatform().name("netns-pin").unstarted(() -> {
+      try {
+        int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
+        try {
+          Syscalls.unshare(Syscalls.CLONE_NEWNET);
+          try {
+            Syscalls.mount("/proc/self/task/" + Syscalls.gettid() + "/ns/net", pin.toString(), "none",
+                Syscalls.MS_BIND, null);
+          } finally {
+            Syscalls.setns(original, Syscalls.CLONE_NEWNET);
+          }
+        } finally {
+          Syscalls.close(original);
+        }
+      } catch (RuntimeException e) {
+        failure.set(e);
+      }
+    });
+    t.start();
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      // The thread finishes on its own; the caller's undo removes the pin if it was made.
+      Thread.currentThread().interrupt();
+      throw BerthException.cancelled("interrupted while creating netns %s", pin);
+    }
+    if (failure.get() != null) {
+      try {
+        Syscalls.umount2(pin.toString(), Syscalls.MNT_DETACH);
+      } catch (LinuxException ignored) {
+        // not mounted
+      }
+      throw BerthException.wrap(failure.get(), "create network namespace %s", pin);
+    }
+  }
+
+  /** Unmounts and deletes a pin; a missing or unmounted pin is fine. */
+  void remove(Path pin) {
+    try {
+      Syscalls.umount2(pin.toString(), Syscalls.MNT_DETACH);
+    } catch (LinuxException e) {
+      if (e.errno() != LinuxException.EINVAL && e.errno() != LinuxException.ENOENT) {
+        throw BerthException.wrap(e, "unmount netns %s", pin);
+      }
+    }
+    try {
+      Files.deleteIfExists(pin);
+    } catch (IOException e) {
+      throw BerthException.internal(e, "delete netns pin %s", pin);
+    }
+  }
+
+  /** True when {@code pin} is a mounted namespace file (its device differs from its directory's: nsfs). */
+  static boolean isPinned(Path pin) {
+    try {
+      Object dev = Files.getAttribute(pin, "unix:dev");
+      Object dirDev = Files.getAttribute(pin.getParent(), "unix:dev");
+      return !dev.equals(dirDev);
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Makes the pin dir a shared mount point, as {@code ip netns} does for {@code /run/netns}: a pin made later then
+   * propagates into mount namespaces copied from ours, and its unmount propagates too, so no copy keeps a namespace
+   * alive after {@link #remove}.
+   */
+  private synchronized void ensureDir() {
+    if (dirReady) {
+      return;
+    }
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw BerthException.internal(e, "create netns dir %s", dir);
+    }
+    try {
+      Syscalls.mount(null, dir.toString(), null, Syscalls.MS_SHARED | Syscalls.MS_REC, null);
+    } catch (LinuxException e) {
+      if (e.errno() != LinuxException.EINVAL) {
+        throw BerthException.wrap(e, "make netns dir %s shared", dir);
+      }
+      // Not a mount point yet: bind it onto itself, then share it.
+      Syscalls.mount(dir.toString(), dir.toString(), null, Syscalls.MS_BIND | Syscalls.MS_REC, null);
+      Syscalls.mount(null, dir.toString(), null, Syscalls.MS_SHARED | Syscalls.MS_REC, null);
+      log.debug("made {} a shared mount point", dir);
+    }
+    dirReady = true;
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      log.warn("cannot delete {}: {}", p, e.toString());
+    }
+  }
+}

@@ -1,0 +1,315 @@
+package io.berth.network;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.core.BerthException;
+import io.berth.core.Undo;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pod networking: network namespaces pinned under the state dir, and the CNI plugins of the configured network
+ * (SPEC.md, https://github.com/containernetworking/cni/blob/main/SPEC.md) run for ADD, CHECK and DEL.
+ *
+ * <p>Besides the chosen network (attached as {@code eth0}), the {@code loopback} plugin is run as a network of its
+ * own for {@code lo}, as containerd does, unless {@link NetworkConfig#loopback()} is off. The config files are read
+ * at each {@link #setUp}, so a config installed after start is picked up.
+ *
+ * <p>Every ADD is recorded in the cache dir before the first plugin runs and completed with the result after, so
+ * {@link #tearDown} passes the same config, arguments and {@code prevResult} even after a restart or a config
+ * change. Thread-safe; callers serialize calls for one sandbox.
+ */
+public final class PodNetwork {
+  private static final Logger log = LoggerFactory.getLogger(PodNetwork.class);
+  private static final Pattern SANDBOX_ID = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}$");
+  /** The interface name of the pod network inside the sandbox (CRI and containerd use eth0). */
+  public static final String POD_INTERFACE = "eth0";
+  static final String LOOPBACK_INTERFACE = "lo";
+
+  /** A pinned network namespace of a sandbox. */
+  public record NetNs(String sandboxId, Path path) {
+    public NetNs {
+      Objects.requireNonNull(sandboxId, "sandboxId");
+      Objects.requireNonNull(path, "path");
+    }
+  }
+
+  /** A CRI port mapping; {@code hostPort} 0 means none, {@code hostIp} empty means every address. */
+  public record PortMapping(String protocol, int containerPort, int hostPort, String hostIp) {
+    public PortMapping {
+      protocol = protocol == null || protocol.isEmpty() ? "tcp" : protocol;
+      hostIp = hostIp == null ? "" : hostIp;
+    }
+  }
+
+  /**
+   * What CNI needs to know about a pod. {@code netns} is required for {@link #setUp} and {@link #check}; for
+   * {@link #tearDown} it may be empty or gone.
+   */
+  public record PodNetworkRequest(String sandboxId, String podName, String podNamespace, String podUid,
+      Optional<NetNs> netns, List<PortMapping> portMappings, Map<String, String> annotations,
+      Optional<String> cgroupParent) {
+    public PodNetworkRequest {
+      Objects.requireNonNull(sandboxId, "sandboxId");
+      podName = podName == null ? "" : podName;
+      podNamespace = podNamespace == null ? "" : podNamespace;
+      podUid = podUid == null ? "" : podUid;
+      netns = netns == null ? Optional.empty() : netns;
+      portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
+      annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+      cgroupParent = cgroupParent == null ? Optional.empty() : cgroupParent;
+    }
+  }
+
+  /**
+   * The pod's addresses after ADD: {@code ip} is the primary (IPv4 first), {@code rawResult} the last plugin's
+   * stdout, {@code result} its parsed form.
+   */
+  public record PodNetworkStatus(String ip, List<String> additionalIps, String interfaceName, String rawResult,
+      CniResult result) {
+    public PodNetworkStatus {
+      additionalIps = List.copyOf(additionalIps);
+    }
+  }
+
+  /** Whether pods can get a network (CRI {@code NetworkReady}), and why not. */
+  public record Status(boolean ready, String reason, String message) {
+    static Status ok() {
+      return new Status(true, "", "");
+    }
+  }
+
+  private final NetworkConfig config;
+  private final NetnsPinner pinner;
+  private final PluginInvoker invoker;
+  private final PluginChain chain;
+  private final ResultCache cache;
+
+  private PodNetwork(NetworkConfig config) {
+    this.config = config;
+    this.pinner = new NetnsPinner(config.netnsDir());
+    this.invoker = new PluginInvoker(config.pluginDirs(), config.pluginTimeout());
+    this.chain = new PluginChain(invoker);
+    this.cache = new ResultCache(config.cacheDir());
+  }
+
+  public static PodNetwork create(NetworkConfig config) {
+    return new PodNetwork(Objects.requireNonNull(config));
+  }
+
+  public NetworkConfig config() {
+    return config;
+  }
+
+  /**
+   * Creates a network namespace for a sandbox, pinned by a bind mount at {@code netnsDir/<name>}. Its {@code lo} is
+   * down until {@link #setUp} runs the loopback plugin.
+   */
+  public NetNs createNetns(String sandboxId) {
+    checkSandboxId(sandboxId);
+    String prefix = sandboxId.length() > 16 ? sandboxId.substring(0, 16) : sandboxId;
+    byte[] rnd = new byte[4];
+    ThreadLocalRandom.current().nextBytes(rnd);
+    Path pin = pinner.create("berth-" + prefix + "-" + HexFormat.of().formatHex(rnd));
+    log.debug("created netns {} for sandbox {}", pin, sandboxId);
+    return new NetNs(sandboxId, pin);
+  }
+
+  /** Unmounts (lazily, MNT_DETACH) and deletes a pinned namespace. Idempotent. */
+  public void removeNetns(NetNs ns) {
+    pinner.remove(ns.path());
+  }
+
+  /** True when the namespace file exists and is still a mounted namespace. */
+  public boolean netnsExists(NetNs ns) {
+    return NetnsPinner.isPinned(ns.path());
+  }
+
+  /**
+   * Attaches the pod to the network: CNI ADD of the loopback network for {@code lo}, then of every plugin of the
+   * chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the error is
+   * thrown.
+   *
+   * @throws BerthException UNAVAILABLE when no network config exists or a plugin fails (the message names the
+   *     plugin and carries its {@code msg}); INVALID_ARGUMENT for a broken config file or a plugin reporting a
+   *     configuration error
+   */
+  public PodNetworkStatus setUp(PodNetworkRequest req) {
+    checkSandboxId(req.sandboxId());
+    NetNs ns = req.netns().orElseThrow(() -> BerthException.invalidArgument(
+        "sandbox %s: CNI setup needs a network namespace", req.sandboxId()));
+    ConfList list = loadConfList();
+    String args = CniArgs.cniArgs(req);
+    ObjectNode caps = CniArgs.capabilityArgs(req);
+    long start = System.nanoTime();
+    try (Undo undo = new Undo()) {
+      undo.push("remove CNI cache of " + req.sandboxId(), () -> cache.removeAll(req.sandboxId()));
+      if (config.loopback()) {
+        attach(ConfList.loopback(), req.sandboxId(), ns, LOOPBACK_INTERFACE, args, caps, undo);
+      }
+      PluginChain.Added added = attach(list, req.sandboxId(), ns, POD_INTERFACE, args, caps, undo);
+      List<String> ips = added.result().podIps(POD_INTERFACE);
+      if (ips.isEmpty()) {
+        throw BerthException.unavailable("network %s (%s) gave sandbox %s no IP address on %s", list.name(),
+            list.source(), req.sandboxId(), POD_INTERFACE);
+      }
+      undo.commit();
+      log.debug("CNI setup of sandbox {} on network {} gave {} in {} ms", req.sandboxId(), list.name(), ips,
+          (System.nanoTime() - start) / 1_000_000);
+      return new PodNetworkStatus(ips.getFirst(), ips.subList(1, ips.size()), POD_INTERFACE, added.raw(),
+          added.result());
+    } catch (BerthException e) {
+      throw BerthException.wrap(e, "set up network of sandbox %s", req.sandboxId());
+    }
+  }
+
+  private PluginChain.Added attach(ConfList list, String id, NetNs ns, String ifName, String args,
+      ObjectNode caps, Undo undo) {
+    ResultCache.Entry pending =
+        new ResultCache.Entry(id, ifName, ns.path().toString(), args, caps, list, Optional.empty());
+    cache.put(pending);
+    PluginInvoker.Call call = new PluginInvoker.Call(CniSpec.ADD, id, ns.path().toString(), ifName, args);
+    PluginChain.Added added = chain.add(list, call, caps);
+    JsonNode result = parse(added.raw());
+    PluginInvoker.Call del = new PluginInvoker.Call(CniSpec.DEL, id, ns.path().toString(), ifName, args);
+    undo.push("CNI DEL " + list.name() + " " + ifName, () -> chain.del(list, del, caps, Optional.of(result)));
+    cache.put(new ResultCache.Entry(id, ifName, pending.netns(), args, caps, list, Optional.of(result)));
+    return added;
+  }
+
+  /**
+   * Detaches the pod: CNI DEL of every network recorded for it, in reverse plugin order, with the cached config,
+   * arguments and {@code prevResult}. Idempotent: a sandbox without a record (never set up, or already torn down)
+   * is a no-op, and a missing namespace is passed as an empty {@code CNI_NETNS}, which the spec allows for DEL.
+   *
+   * @throws BerthException UNAVAILABLE when a plugin's DEL fails; the record is kept so a retry runs DEL again
+   */
+  public void tearDown(PodNetworkRequest req) {
+    checkSandboxId(req.sandboxId());
+    List<ResultCache.Entry> entries = cache.all(req.sandboxId());
+    BerthException first = null;
+    for (ResultCache.Entry e : entries) {
+      String netns = req.netns().map(NetNs::path).filter(NetnsPinner::isPinned)
+          .or(() -> Optional.of(Path.of(e.netns())).filter(p -> !e.netns().isEmpty() && NetnsPinner.isPinned(p)))
+          .map(Path::toString).orElse("");
+      PluginInvoker.Call call = new PluginInvoker.Call(CniSpec.DEL, req.sandboxId(), netns, e.ifName(), e.cniArgs());
+      try {
+        chain.del(e.list(), call, e.capabilityArgs(), e.result());
+        cache.remove(req.sandboxId(), e.ifName());
+      } catch (BerthException ex) {
+        first = first == null ? ex : first;
+      }
+    }
+    if (first != null) {
+      throw BerthException.wrap(first, "tear down network of sandbox %s", req.sandboxId());
+    }
+    cache.removeAll(req.sandboxId());
+    if (!entries.isEmpty()) {
+      log.debug("CNI teardown of sandbox {} done", req.sandboxId());
+    }
+  }
+
+  /**
+   * CNI CHECK of every network recorded for the pod (skipped for configs older than 0.4.0 or with {@code
+   * disableCheck}).
+   *
+   * @throws BerthException NOT_FOUND when the pod's network was never set up; UNAVAILABLE when a plugin reports
+   *     a problem
+   */
+  public void check(PodNetworkRequest req) {
+    checkSandboxId(req.sandboxId());
+    List<ResultCache.Entry> entries = cache.all(req.sandboxId());
+    if (entries.isEmpty()) {
+      throw BerthException.notFound("sandbox %s has no CNI network set up", req.sandboxId());
+    }
+    for (ResultCache.Entry e : entries) {
+      JsonNode result = e.result().orElseThrow(() -> BerthException.failedPrecondition(
+          "sandbox %s: CNI ADD of %s on %s did not finish", req.sandboxId(), e.list().name(), e.ifName()));
+      String netns = req.netns().map(n -> n.path().toString()).orElse(e.netns());
+      PluginInvoker.Call call = new PluginInvoker.Call(CniSpec.CHECK, req.sandboxId(), netns, e.ifName(),
+          e.cniArgs());
+      try {
+        chain.check(e.list(), call, e.capabilityArgs(), result);
+      } catch (BerthException ex) {
+        throw BerthException.wrap(ex, "check network of sandbox %s", req.sandboxId());
+      }
+    }
+  }
+
+  /** The pod's addresses as recorded by the last successful {@link #setUp}; survives a restart. */
+  public Optional<PodNetworkStatus> cachedStatus(String sandboxId) {
+    checkSandboxId(sandboxId);
+    return cache.get(sandboxId, POD_INTERFACE).flatMap(e -> e.result().map(r -> {
+      String raw = r.toString();
+      CniResult parsed = CniResult.parse(raw);
+      List<String> ips = parsed.podIps(POD_INTERFACE);
+      return new PodNetworkStatus(ips.isEmpty() ? "" : ips.getFirst(),
+          ips.isEmpty() ? List.of() : ips.subList(1, ips.size()), POD_INTERFACE, raw, parsed);
+    }));
+  }
+
+  /** The name and source file of the network {@link #setUp} would use now. */
+  public Optional<String> networkName() {
+    return ConfList.load(config.confDirs(), config.networkName()).map(ConfList::name);
+  }
+
+  /**
+   * Ready when a network config exists, parses, and every plugin it names (and {@code loopback}) is installed.
+   * Never throws.
+   */
+  public Status status() {
+    try {
+      Optional<ConfList> list = ConfList.load(config.confDirs(), config.networkName());
+      if (list.isEmpty()) {
+        return new Status(false, "NetworkPluginNotReady", noConfigMessage());
+      }
+      List<String> types = new java.util.ArrayList<>(list.get().pluginTypes());
+      if (config.loopback()) {
+        types.add("loopback");
+      }
+      for (String type : types) {
+        if (invoker.find(type).isEmpty()) {
+          return new Status(false, "NetworkPluginNotReady", String.format(
+              "CNI plugin %s of network %s (%s) not found in %s", type, list.get().name(), list.get().source(),
+              config.pluginDirs()));
+        }
+      }
+      return Status.ok();
+    } catch (BerthException e) {
+      return new Status(false, "NetworkPluginNotReady", e.getMessage());
+    }
+  }
+
+  private ConfList loadConfList() {
+    return ConfList.load(config.confDirs(), config.networkName())
+        .orElseThrow(() -> BerthException.unavailable("%s", noConfigMessage()));
+  }
+
+  private String noConfigMessage() {
+    return config.networkName().isEmpty()
+        ? String.format("no CNI network config found in %s", config.confDirs())
+        : String.format("no CNI network named %s found in %s", config.networkName(), config.confDirs());
+  }
+
+  private static void checkSandboxId(String id) {
+    if (id == null || !SANDBOX_ID.matcher(id).matches()) {
+      throw BerthException.invalidArgument("invalid sandbox id %s", id);
+    }
+  }
+
+  private static JsonNode parse(String raw) {
+    try {
+      return CniSpec.JSON.readTree(raw);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw BerthException.unavailable("CNI result is not JSON: %s", e.getOriginalMessage());
+    }
+  }
+}
