@@ -1,5 +1,6 @@
 package io.berth.image;
 
+import io.berth.core.BerthException;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -35,10 +36,10 @@ public record ImageConfig(
     Objects.requireNonNull(root, "root");
     Objects.requireNonNull(platform, "platform");
     if (maxConcurrentDownloads < 1 || maxConcurrentUnpacks < 1) {
-      throw new IllegalArgumentException("concurrency limits must be >= 1");
+      throw BerthException.invalidArgument("image: max_concurrent_downloads and max_concurrent_unpacks must be >= 1");
     }
     if (maxManifestBytes < 1024 || maxConfigBytes < 1024) {
-      throw new IllegalArgumentException("size limits must be >= 1024 bytes");
+      throw BerthException.invalidArgument("image: max_manifest_bytes and max_config_bytes must be >= 1024");
     }
   }
 

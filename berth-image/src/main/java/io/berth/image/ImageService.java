@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * content, NOT_FOUND for an unknown image or a platform missing from an index, and whatever the registry and stores
  * report, with the image and blob named. Removal is idempotent.
  */
-public final class ImageService {
+public final class ImageService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ImageService.class);
 
   private final ImageConfig config;
@@ -52,6 +52,8 @@ public final class ImageService {
   private final AtomicBoolean gcRequested = new AtomicBoolean();
   private final AtomicBoolean gcRunning = new AtomicBoolean();
   private volatile Supplier<Set<Digest>> layersInUse = Set::of;
+  private volatile boolean closed;
+  private volatile Thread gcThread;
 
   private ImageService(ImageConfig config, ContentStore content, Snapshotter snapshotter, RegistryClient registry,
       MetadataStore metadata) {
@@ -192,12 +194,12 @@ public final class ImageService {
   /** Runs {@link #gc} on a virtual thread; calls while one runs coalesce into one more run. */
   private void requestGc() {
     gcRequested.set(true);
-    if (!gcRunning.compareAndSet(false, true)) {
+    if (closed || !gcRunning.compareAndSet(false, true)) {
       return;
     }
-    Thread.ofVirtual().name("berth-image-gc").start(() -> {
+    gcThread = Thread.ofVirtual().name("berth-image-gc").start(() -> {
       try {
-        while (gcRequested.getAndSet(false)) {
+        while (!closed && gcRequested.getAndSet(false)) {
           try {
             gc();
           } catch (RuntimeException e) {
@@ -206,11 +208,28 @@ public final class ImageService {
         }
       } finally {
         gcRunning.set(false);
-        if (gcRequested.get()) {
+        if (gcRequested.get() && !closed) {
           requestGc();
         }
       }
     });
+  }
+
+  /**
+   * Stops background garbage collection and waits for a running one to finish; the stores stay open (their owner
+   * closes them). Idempotent.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    Thread t = gcThread;
+    if (t != null) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   // ---------------------------------------------------------------- usage

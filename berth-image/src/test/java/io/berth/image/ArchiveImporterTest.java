@@ -42,6 +42,7 @@ class ArchiveImporterTest {
 
   @AfterEach
   void tearDown() {
+    images.close();
     metadata.close();
   }
 

@@ -58,6 +58,7 @@ class ImageServiceIT {
 
     @Override
     public void close() throws Exception {
+      images.close();
       try {
         for (String key : snapshotter.active()) {
           snapshotter.remove(key);
@@ -429,5 +430,23 @@ class ImageServiceIT {
       assertThat(states.get(l.digest())).first().isEqualTo(PullListener.LayerState.WAITING);
       assertThat(states.get(l.digest())).last().isEqualTo(PullListener.LayerState.DONE);
     }
+  }
+
+  @Test
+  void prune_removesImagesNotInUseAndNotPinned() {
+    Image used = stack.images.pull(ref(TestImages.push(registry, "test/prune-used", "v1",
+        TestImages.image().layer(BASE).label("p", "used").build())), Optional.empty(), PullListener.NONE);
+    Image pinned = stack.images.pull(ref(TestImages.push(registry, "test/prune-pinned", "v1",
+        TestImages.image().layer(BASE).label("p", "pinned").build())), Optional.empty(), PullListener.NONE);
+    Image unused = stack.images.pull(ref(TestImages.push(registry, "test/prune-unused", "v1",
+        multiLayer("prune"))), Optional.empty(), PullListener.NONE);
+    stack.images.pin(pinned.id().toString(), true);
+
+    List<Image> pruned = stack.images.prune(Set.of(used.id().toString()));
+
+    assertThat(pruned).extracting(Image::id).containsExactly(unused.id());
+    assertThat(stack.images.list()).extracting(Image::id).containsExactlyInAnyOrder(used.id(), pinned.id());
+    assertThat(stack.snapshotter.layers()).doesNotContainAnyElementsOf(unused.chainIds().subList(1, 3));
+    assertThat(stack.images.find(pinned.id().toString()).orElseThrow().pinned()).isTrue();
   }
 }
