@@ -439,6 +439,33 @@ class RegistryClientIT {
   }
 
   @Test
+  void fetchBlob_serverErrorOnce_retriedWithBackoff() {
+    Image image = TestImages.image().layer(bigLayer(100_000, 10)).build();
+    TestImages.push(registry, "test/503", "v1", image);
+    try (FaultyRegistryProxy proxy = FaultyRegistryProxy.unavailableOnce(registry.url())) {
+      ImageRef ref = ImageRef.parse(proxy.host() + "/test/503:v1");
+      pullAll(anonymous, ref, image, ContentStore.open(tmp.resolve("c")), Optional.empty());
+      assertThat(proxy.faultsInjected()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void fetchBlob_serverErrorsBeyondRetries_unavailable() {
+    Image image = TestImages.image().layer(bigLayer(100_000, 11)).build();
+    TestImages.push(registry, "test/503b", "v1", image);
+    Layer l = image.layers().getFirst();
+    RegistryClient noRetries = RegistryClient.create(RegistryConfig.defaults().withMaxRetries(0));
+    ContentStore store = ContentStore.open(tmp.resolve("c"));
+    try (FaultyRegistryProxy proxy = FaultyRegistryProxy.unavailableOnce(registry.url())) {
+      ImageRef ref = ImageRef.parse(proxy.host() + "/test/503b:v1");
+      assertKind(() -> store.ensure(l.digest(), l.blob().length,
+          in -> noRetries.fetchBlob(ref, l.descriptor(), Optional.empty(), in, Progress.NONE)),
+          ErrorKind.UNAVAILABLE, "503", proxy.url());
+    }
+    assertThat(store.list()).isEmpty();
+  }
+
+  @Test
   void fetchBlob_truncatedBody_failsAndStoresNothing() throws IOException {
     Image image = TestImages.image().layer(bigLayer(1 << 20, 4)).build();
     TestImages.push(registry, "test/trunc", "v1", image);

@@ -29,14 +29,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       open until the client gives up;</li>
  *   <li>{@link #truncating}: every blob response claims and sends only the first half of the body, and Range
  *       requests are stripped (so resuming cannot help);</li>
- *   <li>{@link #corrupting}: every blob response has one byte flipped (same length), a digest mismatch.</li>
+ *   <li>{@link #corrupting}: every blob response has one byte flipped (same length), a digest mismatch;</li>
+ *   <li>{@link #unavailableOnce}: the first blob request is answered {@code 503} without reaching the registry.</li>
  * </ul>
  * One request per connection ({@code Connection: close}), which HTTP/1.1 clients handle. Records the blob requests
  * and their Range headers so tests can see that a client resumed.
  */
 public final class FaultyRegistryProxy implements AutoCloseable {
   /** The fault to inject. */
-  public enum Fault { NONE, DROP_ONCE, STALL_ONCE, TRUNCATE, CORRUPT }
+  public enum Fault { NONE, DROP_ONCE, STALL_ONCE, TRUNCATE, CORRUPT, UNAVAILABLE_ONCE }
 
   private final URI upstream;
   private final Fault fault;
@@ -89,6 +90,11 @@ public final class FaultyRegistryProxy implements AutoCloseable {
   /** Flips one byte of every blob body. */
   public static FaultyRegistryProxy corrupting(String upstreamUrl) {
     return create(upstreamUrl, Fault.CORRUPT, 0);
+  }
+
+  /** Answers the first blob GET with 503 Service Unavailable. */
+  public static FaultyRegistryProxy unavailableOnce(String upstreamUrl) {
+    return create(upstreamUrl, Fault.UNAVAILABLE_ONCE, 0);
   }
 
   public String url() {
@@ -166,6 +172,16 @@ public final class FaultyRegistryProxy implements AutoCloseable {
     out.append("Connection: close\r\n\r\n");
     if (blobGet) {
       blobRequests.add(path + " range=" + range);
+      if (fault == Fault.UNAVAILABLE_ONCE && faultUsed.compareAndSet(false, true)) {
+        faultsInjected.incrementAndGet();
+        byte[] body = "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"injected\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+        client.getOutputStream().write(("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        client.getOutputStream().write(body);
+        client.getOutputStream().flush();
+        return;
+      }
     }
     try (Socket up = new Socket(upstream.getHost(), upstream.getPort())) {
       open.add(up);
@@ -180,7 +196,8 @@ public final class FaultyRegistryProxy implements AutoCloseable {
       }
       List<String> rl = List.of(new String(respHead, StandardCharsets.ISO_8859_1).split("\r\n"));
       int status = Integer.parseInt(rl.getFirst().split(" ")[1]);
-      boolean faulty = blobGet && (status == 200 || status == 206) && fault != Fault.NONE;
+      boolean faulty = blobGet && (status == 200 || status == 206) && fault != Fault.NONE
+          && fault != Fault.UNAVAILABLE_ONCE;
       long contentLength = -1;
       StringBuilder resp = new StringBuilder(rl.getFirst()).append("\r\n");
       for (String h : rl.subList(1, rl.size())) {
