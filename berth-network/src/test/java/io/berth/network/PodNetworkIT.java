@@ -194,6 +194,28 @@ class PodNetworkIT {
   }
 
   @Test
+  void removeNetns_copyInSlaveMountNamespace_unmountPropagates() throws Exception {
+    NetNs ns = netns();
+    String ourMnt = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")).toString();
+    // As runc does for a container (rootfsPropagation rslave): a mount namespace holding a copy of the pin.
+    Process p = new ProcessBuilder("unshare", "-m", "--propagation", "slave", "sleep", "600")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    processes.add(p);
+    Path mountinfo = Path.of("/proc/" + p.pid() + "/mountinfo");
+    for (int i = 0; i < 100 && (!p.isAlive()
+        || Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/mnt")).toString().equals(ourMnt)); i++) {
+      Thread.sleep(50);
+    }
+    assertThat(Files.readString(mountinfo)).contains(ns.path().toString());
+    NetNs later = netns();
+    assertThat(Files.readString(mountinfo)).as("a pin made later propagates into the copy too")
+        .contains(later.path().toString());
+
+    network.removeNetns(ns);
+    assertThat(Files.readString(mountinfo)).doesNotContain(ns.path().toString());
+  }
+
+  @Test
   void setUp_failingPlugin_errorCarriesItsMessageAndNothingIsLeft() throws Exception {
     plugin("failer", """
         cat >/dev/null
