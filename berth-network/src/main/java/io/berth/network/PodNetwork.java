@@ -140,12 +140,22 @@ public final class PodNetwork {
    *
    * @throws BerthException UNAVAILABLE when no network config exists or a plugin fails (the message names the
    *     plugin and carries its {@code msg}); INVALID_ARGUMENT for a broken config file or a plugin reporting a
-   *     configuration error
+   *     configuration error; ALREADY_EXISTS when the sandbox is set up already (an ADD that never finished, say
+   *     after a crash, is deleted first and retried)
    */
   public PodNetworkStatus setUp(PodNetworkRequest req) {
     checkSandboxId(req.sandboxId());
     NetNs ns = req.netns().orElseThrow(() -> BerthException.invalidArgument(
         "sandbox %s: CNI setup needs a network namespace", req.sandboxId()));
+    List<ResultCache.Entry> existing = cache.all(req.sandboxId());
+    if (!existing.isEmpty()) {
+      if (existing.stream().allMatch(e -> e.result().isPresent())) {
+        // A second ADD would fail and its rollback would delete the working attachment.
+        throw BerthException.alreadyExists("sandbox %s network is already set up", req.sandboxId());
+      }
+      log.info("sandbox {}: an earlier CNI ADD did not finish, deleting it before retrying", req.sandboxId());
+      tearDown(req);
+    }
     ConfList list = loadConfList();
     String args = CniArgs.cniArgs(req);
     ObjectNode caps = CniArgs.capabilityArgs(req);

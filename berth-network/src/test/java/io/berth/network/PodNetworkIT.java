@@ -119,6 +119,9 @@ class PodNetworkIT {
     assertThat(bridgePorts()).hasSize(1);
 
     network.check(pods.getLast());
+    assertThatThrownBy(() -> network.setUp(pods.getLast()))
+        .extracting(e -> ((BerthException) e).kind()).isEqualTo(ErrorKind.ALREADY_EXISTS);
+    assertThat(inNetns(ns, "ip", "-o", "-4", "addr", "show", "dev", "eth0")).contains("inet " + st.ip() + "/24");
   }
 
   @Test
