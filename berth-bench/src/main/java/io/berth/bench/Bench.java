@@ -164,7 +164,8 @@ public final class Bench {
 
             Path cniConf = writeCniConfig(base.resolve("cni"));
             BenchEnvironment env = new BenchEnvironment(base, registry, cniConf, Path.of("/usr/lib/cni"),
-                    registry.reference(pause));
+                    registry.reference(pause), options.wants("podstart") || options.wants("memory"),
+                    options.results().resolve("logs"));
             for (String name : options.runtimes()) {
                 RuntimeUnderTest rt = name.equals("containerd") ? new ContainerdUnderTest() : new BerthdUnderTest(options.berthd());
                 runtimes.add(rt);

@@ -31,6 +31,7 @@ abstract class DaemonRuntime implements RuntimeUnderTest {
     private Process process;
     private CriClient cri;
     private String version = "?";
+    private BenchEnvironment env;
 
     /** Writes the daemon's config under {@code dir} and returns its command line. */
     abstract List<String> command(BenchEnvironment env, Path dir) throws IOException;
@@ -39,6 +40,7 @@ abstract class DaemonRuntime implements RuntimeUnderTest {
 
     @Override
     public final void start(BenchEnvironment env) {
+        this.env = env;
         dir = env.baseDir().resolve(name());
         try {
             Files.createDirectories(dir);
@@ -50,10 +52,10 @@ abstract class DaemonRuntime implements RuntimeUnderTest {
         } catch (IOException e) {
             throw new BenchException("cannot start " + name() + ": " + e.getMessage(), e);
         }
-        awaitReady();
+        awaitReady(env.podsNeeded());
     }
 
-    private void awaitReady() {
+    private void awaitReady(boolean podsNeeded) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         String last = "socket " + socket(dir) + " absent";
         while (System.nanoTime() < deadline) {
@@ -67,6 +69,9 @@ abstract class DaemonRuntime implements RuntimeUnderTest {
                 try {
                     VersionResponse v = cri.runtime().version(VersionRequest.getDefaultInstance());
                     version = v.getRuntimeName() + " " + v.getRuntimeVersion();
+                    if (!podsNeeded) {
+                        return; // pulls need only the image service
+                    }
                     List<RuntimeCondition> conditions = cri.runtime().status(StatusRequest.getDefaultInstance())
                             .getStatus().getConditionsList();
                     boolean ready = conditions.stream().filter(c -> c.getType().equals("RuntimeReady") || c.getType().equals("NetworkReady"))
@@ -143,6 +148,12 @@ abstract class DaemonRuntime implements RuntimeUnderTest {
                     System.err.println("[" + name() + "] cannot remove netns " + ns + ": " + e.getMessage());
                 }
             }
+        }
+        try {
+            Files.createDirectories(env.logDir());
+            Files.copy(log(), env.logDir().resolve(name() + "-daemon.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("[" + name() + "] cannot keep its log: " + e.getMessage());
         }
         try {
             HostFiles.deleteTree(dir);
