@@ -1,0 +1,733 @@
+package io.berth.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.berth.core.BerthException;
+import io.berth.core.ErrorKind;
+import io.berth.linux.Syscalls;
+import io.berth.oci.RuntimeSpec;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link OciRuntime} with one conmon per container, as CRI-O runs them.
+ *
+ * <p>Layout under the state dir: {@code exits/<id>} (conmon's exit file, for all handlers),
+ * {@code containers/<id>/} (conmon's persist dir: {@code conmon.pid}, {@code exit}, {@code oom}, {@code bundle},
+ * {@code handler}, {@code conmon.log}) and {@code sockets/} (conmon's attach socket links).
+ *
+ * <p>The create result travels over conmon's sync pipe ({@code _OCI_SYNCPIPE}), which must be an inherited file
+ * descriptor; Java cannot pass extra descriptors to a child, so conmon is started through
+ * {@code sh -c 'exec conmon ... 3>FIFO'} with a named FIFO in the persist dir. Berth opens the FIFO for reading
+ * and conmon's daemon child holds the only write end, so the read ends either with conmon's JSON line
+ * ({@code {"data": pid}} or {@code {"data": -1, "message": "runtime stderr"}}) or with EOF when conmon died.
+ */
+final class ConmonRuntime implements OciRuntime {
+  private static final Logger log = LoggerFactory.getLogger(ConmonRuntime.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
+  private static final int SIGKILL = 9;
+
+  private final RuntimeHandler handler;
+  private final Path conmon;
+  private final Path stateDir;
+  private final String cgroupDriver;
+  private final Duration createTimeout;
+
+  ConmonRuntime(RuntimeHandler handler, Path conmon, Path stateDir, String cgroupDriver, Duration createTimeout) {
+    this.handler = handler;
+    this.conmon = conmon;
+    this.stateDir = stateDir;
+    this.cgroupDriver = cgroupDriver;
+    this.createTimeout = createTimeout;
+    try {
+      Files.createDirectories(exitsDir());
+      Files.createDirectories(stateDir.resolve("containers"));
+      Files.createDirectories(socketsDir());
+      Files.createDirectories(handler.root());
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot create runtime state dirs under %s", stateDir);
+    }
+  }
+
+  @Override
+  public RuntimeHandler handler() {
+    return handler;
+  }
+
+  Path exitsDir() {
+    return stateDir.resolve("exits");
+  }
+
+  Path socketsDir() {
+    return stateDir.resolve("sockets");
+  }
+
+  Path persistDir(String id) {
+    return stateDir.resolve("containers").resolve(id);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // create
+
+  @Override
+  public ContainerProcess create(String id, Path bundle, CreateOptions options) {
+    checkId(id);
+    if (!Files.isRegularFile(bundle.resolve("config.json"))) {
+      throw BerthException.invalidArgument("bundle %s has no config.json", bundle);
+    }
+    Path persist = persistDir(id);
+    if (Files.exists(persist)) {
+      throw BerthException.alreadyExists("container %s exists", id);
+    }
+    try {
+      Files.createDirectories(persist);
+      Files.writeString(persist.resolve("bundle"), bundle.toAbsolutePath().toString());
+      Files.writeString(persist.resolve("handler"), handler.name());
+      Files.deleteIfExists(exitsDir().resolve(id));
+      if (options.logPath() != null) {
+        Files.createDirectories(options.logPath().toAbsolutePath().getParent());
+      }
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot prepare conmon dir for %s", id);
+    }
+    Path fifo = persist.resolve("sync");
+    Syscalls.mknod(fifo.toString(), Syscalls.S_IFIFO | 0600, 0, 0);
+
+    List<String> args = new ArrayList<>();
+    args.add("/bin/sh");
+    args.add("-c");
+    args.add("exec \"$@\" 3>\"$0\"");
+    args.add(fifo.toString());
+    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options));
+    log.debug("starting conmon for {}: {}", id, args);
+    ProcessBuilder pb = new ProcessBuilder(args)
+        .directory(persist.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(persist.resolve("conmon.log").toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(persist.resolve("conmon.log").toFile()));
+    pb.environment().clear();
+    pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    pb.environment().put("_OCI_SYNCPIPE", "3");
+
+    String line;
+    try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+      Process p;
+      try {
+        p = pb.start();
+      } catch (IOException e) {
+        cleanupFailedCreate(id, persist);
+        throw BerthException.failedPrecondition("cannot start conmon: %s", e.getMessage());
+      }
+      Future<String> reply = exec.submit(() -> readSyncLine(fifo));
+      try {
+        line = reply.get(createTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        log.warn("container {}: no reply from conmon within {}", id, createTimeout);
+        killConmon(persist);
+        unblockFifo(fifo);
+        reply.cancel(true);
+        p.destroyForcibly();
+        cleanupFailedCreate(id, persist);
+        throw BerthException.deadlineExceeded("creating container %s took longer than %s", id, createTimeout);
+      } catch (ExecutionException e) {
+        cleanupFailedCreate(id, persist);
+        throw BerthException.internal(e.getCause(), "cannot read conmon's reply for %s", id);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        killConmon(persist);
+        unblockFifo(fifo);
+        cleanupFailedCreate(id, persist);
+        throw BerthException.cancelled("create of %s interrupted", id);
+      }
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    deleteQuietly(fifo);
+
+    int pid = -1;
+    String message = null;
+    if (line != null && !line.isBlank()) {
+      try {
+        JsonNode n = JSON.readTree(line);
+        pid = n.path("data").asInt(-1);
+        message = n.has("message") ? n.path("message").asText() : null;
+      } catch (IOException e) {
+        message = "unparsable reply from conmon: " + line;
+      }
+    }
+    if (pid <= 0) {
+      String detail = message != null ? message.strip() : "conmon exited without a reply; " + conmonLog(persist);
+      cleanupFailedCreate(id, persist);
+      throw BerthException.failedPrecondition("%s failed to create container %s: %s", handler.name(), id, detail);
+    }
+    int conmonPid = readInt(persist.resolve("conmon.pid"));
+    log.debug("container {} created by {}: pid {}, conmon {}", id, handler.name(), pid, conmonPid);
+    return new ContainerProcess(id, pid, conmonPid);
+  }
+
+  /** conmon's command line, as CRI-O builds it (internal/oci/runtime_oci.go), for API version 1. */
+  List<String> conmonArgs(String id, Path bundle, CreateOptions options) {
+    Path persist = persistDir(id);
+    List<String> a = new ArrayList<>();
+    a.add(conmon.toString());
+    a.add("--api-version");
+    a.add("1");
+    a.add("-c");
+    a.add(id);
+    a.add("-u");
+    a.add(id);
+    a.add("-n");
+    a.add(id);
+    a.add("-r");
+    a.add(handler.binary().toString());
+    a.add("-b");
+    a.add(bundle.toString());
+    a.add("-p");
+    a.add(bundle.resolve("pidfile").toString());
+    a.add("-P");
+    a.add(persist.resolve("conmon.pid").toString());
+    a.add("--persist-dir");
+    a.add(persist.toString());
+    a.add("--exit-dir");
+    a.add(exitsDir().toString());
+    a.add("--socket-dir-path");
+    a.add(socketsDir().toString());
+    a.add("-l");
+    a.add("k8s-file:" + (options.logPath() == null ? "/dev/null" : options.logPath().toAbsolutePath()));
+    a.add("--log-level");
+    a.add(log.isDebugEnabled() ? "debug" : "info");
+    for (String r : runtimeGlobalArgs()) {
+      a.add("--runtime-arg");
+      a.add(r);
+    }
+    if ("systemd".equals(cgroupDriver)) {
+      a.add("-s");
+    }
+    if (options.terminal()) {
+      a.add("-t");
+    }
+    if (options.stdin()) {
+      a.add("-i");
+      if (!options.stdinOnce()) {
+        a.add("--leave-stdin-open");
+      }
+    }
+    return a;
+  }
+
+  private List<String> runtimeGlobalArgs() {
+    List<String> a = new ArrayList<>();
+    a.add("--root=" + handler.root());
+    a.addAll(handler.extraArgs());
+    return a;
+  }
+
+  private static String readSyncLine(Path fifo) throws IOException {
+    try (InputStream in = new FileInputStream(fifo.toFile())) {
+      StringBuilder b = new StringBuilder();
+      int c;
+      while ((c = in.read()) >= 0 && c != '\n') {
+        if (b.length() < 64 * 1024) {
+          b.append((char) c);
+        }
+      }
+      return b.isEmpty() && c < 0 ? null : new String(b.toString().getBytes(StandardCharsets.ISO_8859_1),
+          StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Lets a reader blocked in open(2) or read(2) on the FIFO go on: opening the write end and closing it. */
+  private static void unblockFifo(Path fifo) {
+    Thread.ofVirtual().start(() -> {
+      try (FileOutputStream o = new FileOutputStream(fifo.toFile())) {
+        o.flush();
+      } catch (IOException e) {
+        // nobody listens any more
+      }
+    });
+  }
+
+  private void cleanupFailedCreate(String id, Path persist) {
+    RuntimeCommand.Result r = runtime(List.of("delete", "--force", id), null);
+    if (!r.ok() && !notFound(r)) {
+      log.warn("container {}: runtime delete after failed create: {}", id, r.message());
+    }
+    killConmon(persist);
+    removeCgroup(persist);
+    deleteTree(persist);
+    deleteQuietly(exitsDir().resolve(id));
+    deleteQuietly(socketsDir().resolve(id));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // start, kill, stop
+
+  @Override
+  public void start(String id) {
+    requireKnown(id);
+    RuntimeCommand.Result r = runtime(List.of("start", id), null);
+    if (!r.ok()) {
+      throw failure(r, "start container %s", id);
+    }
+  }
+
+  @Override
+  public void kill(String id, int signal, boolean all) {
+    requireKnown(id);
+    List<String> cmd = new ArrayList<>(List.of("kill"));
+    if (all) {
+      cmd.add("--all");
+    }
+    cmd.add(id);
+    cmd.add(Integer.toString(signal));
+    RuntimeCommand.Result r = runtime(cmd, null);
+    if (!r.ok()) {
+      throw failure(r, "signal %d to container %s", signal, id);
+    }
+  }
+
+  @Override
+  public void stop(String id, int signal, Duration timeout) {
+    ContainerState s = state(id);
+    if (s.status() == ContainerState.Status.STOPPED) {
+      awaitExit(id, Duration.ofSeconds(10));
+      return;
+    }
+    if (signal != SIGKILL && timeout.isPositive()) {
+      if (trySignal(id, signal) && awaitExit(id, timeout)) {
+        return;
+      }
+    }
+    trySignal(id, SIGKILL);
+    if (!awaitExit(id, Duration.ofSeconds(30))) {
+      trySignal(id, SIGKILL);
+      throw BerthException.deadlineExceeded("container %s did not exit after SIGKILL", id);
+    }
+  }
+
+  /** Signals, ignoring "not running": the container may have exited meanwhile. */
+  private boolean trySignal(String id, int signal) {
+    RuntimeCommand.Result r = runtime(List.of("kill", id, Integer.toString(signal)), null);
+    if (!r.ok()) {
+      log.debug("container {}: kill {}: {}", id, signal, r.message());
+    }
+    return r.ok();
+  }
+
+  @Override
+  public boolean awaitExit(String id, Duration timeout) {
+    Path exit = exitsDir().resolve(id);
+    Path persist = persistDir(id);
+    int conmonPid = readIntQuietly(persist.resolve("conmon.pid"));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long sleep = 2;
+    while (true) {
+      if (Files.exists(exit)) {
+        return true;
+      }
+      if (!Files.exists(persist)) {
+        throw BerthException.notFound("container %s", id);
+      }
+      if (conmonPid > 0 && !ProcStat.alive(conmonPid)) {
+        // conmon is gone without an exit file (killed): the runtime has the last word.
+        return Files.exists(exit) || runtimeStatus(id).map(st -> st.equals("stopped")).orElse(true);
+      }
+      if (System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      sleepMillis(sleep);
+      sleep = Math.min(sleep * 2, 50);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // delete, state, list
+
+  @Override
+  public void delete(String id, boolean force) {
+    checkId(id);
+    Path persist = persistDir(id);
+    List<String> cmd = new ArrayList<>(List.of("delete"));
+    if (force) {
+      cmd.add("--force");
+    }
+    cmd.add(id);
+    RuntimeCommand.Result r = runtime(cmd, null);
+    if (!r.ok() && !notFound(r)) {
+      throw failure(r, "delete container %s", id);
+    }
+    // conmon exits on its own once the container is gone; make sure no monitor outlives its container.
+    int conmonPid = readIntQuietly(persist.resolve("conmon.pid"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (conmonPid > 0 && ProcStat.alive(conmonPid) && System.nanoTime() - deadline < 0) {
+      sleepMillis(10);
+    }
+    if (conmonPid > 0 && ProcStat.alive(conmonPid)) {
+      log.warn("container {}: conmon {} still alive after delete, killing it", id, conmonPid);
+      Syscalls.kill(conmonPid, SIGKILL);
+    }
+    removeCgroup(persist);
+    Path bundleFile = persist.resolve("bundle");
+    if (Files.exists(bundleFile)) {
+      try {
+        Path bundle = Path.of(Files.readString(bundleFile).strip());
+        for (String f : List.of("ctl", "winsz", "pidfile", "attach")) {
+          deleteQuietly(bundle.resolve(f));
+        }
+      } catch (IOException e) {
+        log.debug("container {}: cannot read bundle path", id);
+      }
+    }
+    deleteTree(persist);
+    deleteQuietly(exitsDir().resolve(id));
+    deleteQuietly(socketsDir().resolve(id));
+  }
+
+  @Override
+  public ContainerState state(String id) {
+    checkId(id);
+    Path persist = persistDir(id);
+    Path exit = exitsDir().resolve(id);
+    RuntimeCommand.Result r = runtime(List.of("state", id), null);
+    if (!r.ok()) {
+      if (Files.exists(exit)) {
+        return stopped(id, Instant.EPOCH, exit, persist);
+      }
+      if (notFound(r) || !Files.exists(persist)) {
+        throw BerthException.notFound("container %s", id);
+      }
+      throw failure(r, "state of container %s", id);
+    }
+    JsonNode n;
+    try {
+      n = JSON.readTree(r.stdout());
+    } catch (IOException e) {
+      throw BerthException.internal(e, "bad state JSON from %s", handler.name());
+    }
+    Instant created = parseInstant(n.path("created").asText(""));
+    String status = n.path("status").asText("");
+    int pid = n.path("pid").asInt(0);
+    return switch (status) {
+      case "created" -> new ContainerState(id, ContainerState.Status.CREATED, pid, created, null, -1, false);
+      case "running" -> new ContainerState(id, ContainerState.Status.RUNNING, pid, created, null, -1, false);
+      case "paused" -> new ContainerState(id, ContainerState.Status.PAUSED, pid, created, null, -1, false);
+      case "stopped" -> {
+        if (!Files.exists(exit)) {
+          // The runtime saw the exit before conmon wrote it down: give conmon a moment.
+          awaitExit(id, Duration.ofSeconds(5));
+        }
+        yield stopped(id, created, exit, persist);
+      }
+      default -> throw BerthException.internal("unknown status %s from %s", status, handler.name());
+    };
+  }
+
+  private ContainerState stopped(String id, Instant created, Path exit, Path persist) {
+    int code = -1;
+    Instant finished = null;
+    if (Files.exists(exit)) {
+      code = readIntQuietly(exit);
+      try {
+        finished = Files.getLastModifiedTime(exit).toInstant();
+      } catch (IOException e) {
+        finished = Instant.now();
+      }
+    }
+    boolean oom = Files.exists(persist.resolve("oom"));
+    return new ContainerState(id, ContainerState.Status.STOPPED, 0, created, finished, code, oom);
+  }
+
+  private java.util.Optional<String> runtimeStatus(String id) {
+    RuntimeCommand.Result r = runtime(List.of("state", id), null);
+    if (!r.ok()) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(JSON.readTree(r.stdout()).path("status").asText(""));
+    } catch (IOException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
+  @Override
+  public List<String> list() {
+    TreeSet<String> ids = new TreeSet<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDir.resolve("containers"))) {
+      for (Path p : ds) {
+        Path h = p.resolve("handler");
+        if (Files.exists(h) && Files.readString(h).strip().equals(handler.name())) {
+          ids.add(p.getFileName().toString());
+        }
+      }
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot list %s", stateDir);
+    }
+    RuntimeCommand.Result r = runtime(List.of("list"), null);
+    if (r.ok()) {
+      String[] lines = r.stdout().split("\n");
+      for (int i = 1; i < lines.length; i++) {
+        String first = lines[i].strip().split("\\s+")[0];
+        if (!first.isEmpty()) {
+          ids.add(first);
+        }
+      }
+    }
+    return new ArrayList<>(ids);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // exec, update, logs
+
+  @Override
+  public ExecResult execSync(String id, List<String> command, Duration timeout, long maxOutputBytes) {
+    if (command.isEmpty()) {
+      throw BerthException.invalidArgument("exec needs a command");
+    }
+    ContainerState s = state(id);
+    if (s.status() != ContainerState.Status.RUNNING) {
+      throw BerthException.failedPrecondition("container %s is not running", id);
+    }
+    Path persist = persistDir(id);
+    RuntimeSpec spec = RuntimeSpec.readFrom(bundle(id));
+    RuntimeSpec.Process base = spec.process();
+    RuntimeSpec.Process process = new RuntimeSpec.Process(false, base.user(), List.copyOf(command), base.env(),
+        base.cwd(), base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(),
+        base.apparmorProfile(), base.selinuxLabel());
+    String tag = UUID.randomUUID().toString().substring(0, 8);
+    Path processFile = persist.resolve("exec-" + tag + ".json");
+    Path pidFile = persist.resolve("exec-" + tag + ".pid");
+    try {
+      Files.writeString(processFile, JSON.writeValueAsString(process));
+      List<String> cmd = new ArrayList<>();
+      cmd.add(handler.binary().toString());
+      cmd.addAll(runtimeGlobalArgs());
+      cmd.addAll(List.of("exec", "--process", processFile.toString(), "--pid-file", pidFile.toString(), id));
+      return ExecRunner.run(cmd, timeout, maxOutputBytes, () -> {
+        int pid = readIntQuietly(pidFile);
+        if (pid > 0) {
+          Syscalls.kill(pid, SIGKILL);
+        }
+      });
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot write exec process for %s", id);
+    } finally {
+      deleteQuietly(processFile);
+      deleteQuietly(pidFile);
+    }
+  }
+
+  @Override
+  public void updateResources(String id, RuntimeSpec.Resources resources) {
+    requireKnown(id);
+    byte[] body = RuntimeSpec.resourcesJson(resources).getBytes(StandardCharsets.UTF_8);
+    RuntimeCommand.Result r = runtime(List.of("update", "--resources", "-", id), body);
+    if (!r.ok()) {
+      throw failure(r, "update resources of container %s", id);
+    }
+  }
+
+  @Override
+  public void reopenLog(String id) {
+    Path ctl = bundle(id).resolve("ctl");
+    int conmonPid = readIntQuietly(persistDir(id).resolve("conmon.pid"));
+    if (!ProcStat.alive(conmonPid) || !Files.exists(ctl)) {
+      throw BerthException.failedPrecondition("container %s has no running conmon", id);
+    }
+    // conmon's control FIFO: "<type> <height> <width>\n", type 2 = reopen log files (conmon src/ctrl.c).
+    try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+      Future<?> f = exec.submit(() -> {
+        try (FileOutputStream o = new FileOutputStream(ctl.toFile())) {
+          o.write("2 0 0\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        return null;
+      });
+      try {
+        f.get(5, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        // nobody reads the FIFO: release our blocked open by opening the read end once.
+        Thread.ofVirtual().start(() -> {
+          try (FileInputStream in = new FileInputStream(ctl.toFile())) {
+            in.available();
+          } catch (IOException ignored) {
+            // gone
+          }
+        });
+        throw BerthException.failedPrecondition("conmon of container %s does not read its control FIFO", id);
+      } catch (ExecutionException e) {
+        throw BerthException.internal(e.getCause(), "cannot write to %s", ctl);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw BerthException.cancelled("reopen log of %s interrupted", id);
+      }
+    }
+  }
+
+  /** Whether conmon still watches this container. */
+  boolean conmonAlive(String id) {
+    return ProcStat.alive(readIntQuietly(persistDir(id).resolve("conmon.pid")));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // helpers
+
+  private RuntimeCommand.Result runtime(List<String> sub, byte[] stdin) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(handler.binary().toString());
+    cmd.addAll(runtimeGlobalArgs());
+    cmd.addAll(sub);
+    return RuntimeCommand.run(cmd, stdin, COMMAND_TIMEOUT);
+  }
+
+  private Path bundle(String id) {
+    try {
+      return Path.of(Files.readString(persistDir(id).resolve("bundle")).strip());
+    } catch (NoSuchFileException e) {
+      throw BerthException.notFound("container %s", id);
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot read bundle path of %s", id);
+    }
+  }
+
+  private void requireKnown(String id) {
+    checkId(id);
+    if (!Files.exists(persistDir(id))) {
+      throw BerthException.notFound("container %s", id);
+    }
+  }
+
+  private static void checkId(String id) {
+    if (id == null || !id.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")) {
+      throw BerthException.invalidArgument("invalid container id %s", id);
+    }
+  }
+
+  private static boolean notFound(RuntimeCommand.Result r) {
+    String m = r.message().toLowerCase(java.util.Locale.ROOT);
+    return m.contains("does not exist") || m.contains("not found") || m.contains("no such file");
+  }
+
+  private BerthException failure(RuntimeCommand.Result r, String format, Object... args) {
+    String what = String.format(format, args);
+    if (notFound(r)) {
+      return BerthException.notFound("%s: %s", what, r.message());
+    }
+    String m = r.message().toLowerCase(java.util.Locale.ROOT);
+    if (m.contains("not running") || m.contains("cannot start") || m.contains("is not in created state")
+        || m.contains("stopped")) {
+      return BerthException.failedPrecondition("%s: %s", what, r.message());
+    }
+    return new BerthException(ErrorKind.FAILED_PRECONDITION, handler.name() + ": " + what + ": " + r.message());
+  }
+
+  private void killConmon(Path persist) {
+    int pid = readIntQuietly(persist.resolve("conmon.pid"));
+    if (pid > 0 && ProcStat.alive(pid)) {
+      Syscalls.kill(pid, SIGKILL);
+    }
+  }
+
+  /** Removes the container's cgroup directories if the runtime left them behind (cgroupfs driver only). */
+  private void removeCgroup(Path persist) {
+    if (!"cgroupfs".equals(cgroupDriver)) {
+      return;
+    }
+    String cgroupsPath;
+    try {
+      Path bundle = Path.of(Files.readString(persist.resolve("bundle")).strip());
+      cgroupsPath = RuntimeSpec.readFrom(bundle).linux().cgroupsPath();
+    } catch (IOException | RuntimeException e) {
+      return;
+    }
+    if (cgroupsPath == null || cgroupsPath.isEmpty() || cgroupsPath.contains("..")) {
+      return;
+    }
+    Cgroups.removeEverywhere(cgroupsPath);
+  }
+
+  private static String conmonLog(Path persist) {
+    try {
+      String s = Files.readString(persist.resolve("conmon.log")).strip();
+      return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static int readInt(Path p) {
+    int v = readIntQuietly(p);
+    if (v < 0) {
+      throw BerthException.internal("cannot read %s", p);
+    }
+    return v;
+  }
+
+  static int readIntQuietly(Path p) {
+    try {
+      return Integer.parseInt(Files.readString(p).strip());
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static Instant parseInstant(String s) {
+    try {
+      return Instant.parse(s);
+    } catch (RuntimeException e) {
+      return Instant.EPOCH;
+    }
+  }
+
+  private static void sleepMillis(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw BerthException.cancelled("interrupted");
+    }
+  }
+
+  static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      log.debug("cannot delete {}: {}", p, e.getMessage());
+    }
+  }
+
+  static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(ConmonRuntime::deleteQuietly);
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", dir, e.getMessage());
+    }
+  }
+}

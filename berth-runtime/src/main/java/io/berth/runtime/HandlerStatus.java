@@ -1,0 +1,11 @@
+package io.berth.runtime;
+
+/**
+ * What start-up found out about a runtime handler.
+ *
+ * @param usable the handler can run containers; otherwise {@code reason} says why not
+ * @param version first line of {@code <binary> --version}
+ * @param recursiveReadOnlyMounts the runtime lists {@code rro} among its mount options ({@code features})
+ */
+public record HandlerStatus(String name, boolean usable, String reason, String version,
+    boolean recursiveReadOnlyMounts) {}

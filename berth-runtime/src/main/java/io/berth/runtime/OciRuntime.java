@@ -1,0 +1,62 @@
+package io.berth.runtime;
+
+import io.berth.oci.RuntimeSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One runtime handler's containers, each under its own conmon.
+ *
+ * <p>Lifecycle: {@link #create} starts a conmon that runs {@code <runtime> create} on a bundle the caller wrote
+ * ({@code bundle/config.json}, see {@link io.berth.oci.SpecGenerator}) and stays as the container's monitor: it
+ * holds the container's stdio, writes the CRI log file, records the exit code and notices OOM kills. conmon is a
+ * daemon in its own session, so containers outlive berthd. {@link #start} runs the process; {@link #stop} signals
+ * it and escalates to SIGKILL; {@link #delete} removes the runtime state, the cgroup and conmon's files.
+ *
+ * <p>Containers are named by id; all methods are safe to call from several threads for different ids. Unknown ids
+ * throw NOT_FOUND, except {@link #delete}, which is idempotent.
+ */
+public interface OciRuntime {
+  /** The handler this runtime serves. */
+  RuntimeHandler handler();
+
+  /** Creates a container from {@code bundle/config.json}; returns once the runtime created it (not started). */
+  ContainerProcess create(String id, Path bundle, CreateOptions options);
+
+  /** Starts a created container. */
+  void start(String id);
+
+  /** Sends a signal to the container's init ({@code all}: to every process of the container). */
+  void kill(String id, int signal, boolean all);
+
+  /**
+   * Stops a container: {@code signal}, up to {@code timeout} for it to exit, then SIGKILL. Returns once conmon has
+   * recorded the exit. A container that is not running is left alone.
+   */
+  void stop(String id, int signal, Duration timeout);
+
+  /** Waits up to {@code timeout} for the container to exit; true when it did. */
+  boolean awaitExit(String id, Duration timeout);
+
+  /** Deletes the container ({@code force}: even a running one) with its cgroup and conmon files. Idempotent. */
+  void delete(String id, boolean force);
+
+  /** The container's current state. */
+  ContainerState state(String id);
+
+  /**
+   * Runs a command in a running container and collects its output, each stream capped at {@code maxOutputBytes}.
+   * Returns once the command exits even if a background child keeps its stdout open; kills it at the timeout.
+   */
+  ExecResult execSync(String id, List<String> command, Duration timeout, long maxOutputBytes);
+
+  /** Changes a running container's cgroup limits. */
+  void updateResources(String id, RuntimeSpec.Resources resources);
+
+  /** Asks conmon to reopen the container's log file (after the kubelet rotated it). */
+  void reopenLog(String id);
+
+  /** Ids of the containers this handler knows, from the runtime and conmon's directories (for recovery). */
+  List<String> list();
+}
