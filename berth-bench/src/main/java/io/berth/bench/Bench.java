@@ -109,11 +109,14 @@ public final class Bench {
             System.err.println("bench: needs root (it starts containerd/berthd, mounts overlays, creates netns)");
             System.exit(2);
         }
+        Session session = new Session(options);
+        // Ctrl-C or SIGTERM still tears everything down; close() runs once whichever path gets there first.
+        Thread hook = new Thread(session::close, "bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         int code;
-        try (Session session = new Session(options)) {
-            Thread hook = new Thread(session::close, "bench-cleanup");
-            Runtime.getRuntime().addShutdownHook(hook);
+        try {
             code = session.run();
+        } finally {
             session.close();
             Runtime.getRuntime().removeShutdownHook(hook);
         }

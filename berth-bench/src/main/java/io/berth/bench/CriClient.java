@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  * One gRPC channel to a CRI unix socket. The same code talks to containerd and to berthd, so client-side costs are
  * identical for both runtimes under test.
  */
+@SuppressWarnings("deprecation") // EpollEventLoopGroup: the event loop grpc-netty-shaded's unix-socket transport still takes
 final class CriClient implements AutoCloseable {
 
     private static final Duration CALL_DEADLINE = Duration.ofMinutes(3);
