@@ -12,7 +12,11 @@ import io.berth.registry.Credentials;
 import io.berth.registry.HostConfig;
 import io.berth.registry.RegistryClient;
 import io.berth.registry.RegistryConfig;
+import io.berth.runtime.RuntimeConfig;
+import io.berth.runtime.RuntimeHandler;
+import io.berth.runtime.Runtimes;
 import io.berth.snapshot.Snapshotter;
+import io.berth.streaming.StreamingConfig;
 import io.grpc.BindableService;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -59,9 +63,17 @@ final class Components implements AutoCloseable {
         .withPluginDirs(c.network().pluginDirs().stream().map(Path::of).toList())
         .withNetworkName(c.network().networkName())
         .withPluginTimeout(Checks.parseDuration(c.network().pluginTimeout())));
+    Map<String, RuntimeHandler> handlers = new LinkedHashMap<>();
+    c.runtime().handlers().forEach((name, h) -> handlers.put(name, new RuntimeHandler(name, Path.of(h.binary()),
+        state.resolve("runtime").resolve(name), h.args())));
+    Runtimes runtimes = Runtimes.create(new RuntimeConfig(state.resolve("containers-runtime"),
+        Path.of(c.runtime().conmon()), handlers, c.runtime().defaultHandler(), c.runtime().cgroupDriver(), null));
     PrometheusRegistry metrics = new PrometheusRegistry();
-    CriServices cri = CriServices.create(new CriServices.Dependencies(Berthd.VERSION, images, network,
-        c.runtime().defaultHandler(), c.runtime().cgroupDriver().equals("systemd"), metrics));
+    CriServices cri = CriServices.create(new CriServices.Dependencies(Berthd.VERSION, images, snapshotter, network,
+        runtimes, handlers, c.runtime().cgroupDriver(), metadata,
+        new StreamingConfig(c.streaming().address(), c.streaming().port(),
+            Checks.parseDuration(c.streaming().tokenTtl()), null),
+        root, state, Path.of(c.pod().catatonit()), Checks.parseDuration(c.pod().stopTimeout()), metrics));
     return new Components(metadata, cri, metrics);
   }
 

@@ -1,0 +1,145 @@
+package io.berth.cri;
+
+import io.berth.core.BerthException;
+import io.berth.core.ErrorKind;
+import io.berth.oci.RuntimeOptions;
+import io.berth.oci.ResourceUpdates;
+import io.berth.runtime.ContainerState;
+import io.berth.runtime.CreateOptions;
+import io.berth.runtime.HandlerStatus;
+import io.berth.runtime.OciRuntime;
+import io.berth.runtime.RuntimeHandler;
+import io.berth.runtime.Runtimes;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** {@link OciRuntimes} over berth-runtime's conmon-monitored handlers. */
+final class ConmonRuntimes implements OciRuntimes {
+  private final Runtimes runtimes;
+  private final Map<String, RuntimeHandler> configured;
+  private final String cgroupDriver;
+  private final Map<String, Handler> handlers = new ConcurrentHashMap<>();
+
+  ConmonRuntimes(Runtimes runtimes, Map<String, RuntimeHandler> configured, String cgroupDriver) {
+    this.runtimes = runtimes;
+    this.configured = configured;
+    this.cgroupDriver = cgroupDriver;
+  }
+
+  @Override
+  public Handler handler(String name) {
+    String n = name == null || name.isEmpty() ? runtimes.defaultHandler() : name;
+    OciRuntime r = runtimes.get(n);
+    return handlers.computeIfAbsent(n, k -> new ConmonHandler(k, r, configured.get(k),
+        RuntimeOptions.detect(k, cgroupDriver, status(k).recursiveReadOnlyMounts())));
+  }
+
+  private HandlerStatus status(String name) {
+    return runtimes.handlers().stream().filter(h -> h.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  @Override
+  public List<RuntimeInfo.HandlerInfo> handlers() {
+    List<RuntimeInfo.HandlerInfo> out = new ArrayList<>();
+    for (HandlerStatus s : runtimes.handlers()) {
+      out.add(new RuntimeInfo.HandlerInfo(s.name(), s.usable(), s.reason(), s.recursiveReadOnlyMounts(), false));
+    }
+    return out;
+  }
+
+  private record ConmonHandler(String name, OciRuntime runtime, RuntimeHandler config, RuntimeOptions options)
+      implements Handler {
+    @Override
+    public void create(String id, Path bundle, Path logPath, boolean tty, boolean stdin, boolean stdinOnce) {
+      runtime.create(id, bundle, new CreateOptions(logPath, tty, stdin, stdinOnce));
+    }
+
+    @Override
+    public void start(String id) {
+      runtime.start(id);
+    }
+
+    @Override
+    public State state(String id) {
+      ContainerState s;
+      try {
+        s = runtime.state(id);
+      } catch (BerthException e) {
+        if (e.kind() == ErrorKind.NOT_FOUND) {
+          return new State(State.Status.UNKNOWN, 0, 0, 0, false);
+        }
+        throw e;
+      }
+      State.Status status = switch (s.status()) {
+        case CREATED -> State.Status.CREATED;
+        case RUNNING, PAUSED -> State.Status.RUNNING;
+        case STOPPED -> State.Status.STOPPED;
+      };
+      long finished = s.finished().map(i -> i.getEpochSecond() * 1_000_000_000L + i.getNano()).orElse(0L);
+      return new State(status, s.pid(), s.exitCode(), finished, s.oomKilled());
+    }
+
+    @Override
+    public void stop(String id, int signal, Duration timeout) {
+      runtime.stop(id, signal, timeout);
+    }
+
+    @Override
+    public void delete(String id) {
+      runtime.delete(id, true);
+    }
+
+    @Override
+    public ExecResult execSync(String id, List<String> cmd, Duration timeout, long maxOutputBytes) {
+      io.berth.runtime.ExecResult r = runtime.execSync(id, cmd, timeout, maxOutputBytes);
+      return new ExecResult(r.stdout(), r.stderr(), r.exitCode(), r.timedOut());
+    }
+
+    @Override
+    public void updateResources(String id, io.berth.cri.api.LinuxContainerResources resources) {
+      runtime.updateResources(id, ResourceUpdates.of(resources, options));
+    }
+
+    @Override
+    public void reopenLog(String id) {
+      runtime.reopenLog(id);
+    }
+
+    @Override
+    public Process exec(String id, List<String> cmd, boolean tty) {
+      List<String> argv = new ArrayList<>();
+      argv.add(config.binary().toString());
+      argv.add("--root=" + config.root());
+      argv.addAll(config.extraArgs());
+      argv.add("exec");
+      if (tty) {
+        argv.add("--tty");
+      }
+      argv.add(id);
+      argv.addAll(cmd);
+      List<String> command = argv;
+      if (tty) {
+        // runc wants a console socket for a terminal; script(1) gives the exec a pty of its own instead.
+        command = List.of("script", "--quiet", "--return", "--command", shellQuote(argv), "/dev/null");
+      }
+      try {
+        return new ProcessBuilder(command).start();
+      } catch (IOException e) {
+        throw BerthException.internal(e, "cannot exec in container %s", id);
+      }
+    }
+
+    private static String shellQuote(List<String> argv) {
+      StringBuilder sb = new StringBuilder();
+      for (String a : argv) {
+        sb.append(sb.isEmpty() ? "" : " ").append('\'').append(a.replace("'", "'\\''")).append('\'');
+      }
+      return sb.toString();
+    }
+  }
+}

@@ -1,0 +1,152 @@
+package io.berth.cri;
+
+import io.berth.core.BerthException;
+import io.berth.core.Undo;
+import io.berth.cri.api.ContainerConfig;
+import io.berth.cri.api.ContainerEventType;
+import io.berth.cri.api.ContainerState;
+import io.berth.cri.api.CreateContainerRequest;
+import io.berth.cri.api.CreateContainerResponse;
+import io.berth.cri.api.NamespaceMode;
+import io.berth.cri.api.PodSandboxConfig;
+import io.berth.cri.api.Signal;
+import io.berth.cri.api.ext.ContainerRecord;
+import io.berth.cri.api.ext.Phase;
+import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.image.Image;
+import io.berth.oci.ContainerRequest;
+import io.berth.oci.ImageConfigView;
+import io.berth.oci.SandboxInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * CreateContainer: reserve the name, prepare and mount the rootfs snapshot over the image's layers, write the OCI
+ * spec, create the container under its monitor, record. A failure at any step undoes the earlier ones.
+ */
+final class CreateContainer {
+  private static final Logger log = LoggerFactory.getLogger(CreateContainer.class);
+
+  private final RuntimeState st;
+  private final StatusViews views;
+
+  CreateContainer(RuntimeState st, StatusViews views) {
+    this.st = st;
+    this.views = views;
+  }
+
+  CreateContainerResponse create(CreateContainerRequest req) {
+    ContainerConfig config = req.getConfig();
+    if (config.getMetadata().getName().isEmpty()) {
+      throw BerthException.invalidArgument("container metadata needs a name");
+    }
+    if (config.getImage().getImage().isEmpty()) {
+      throw BerthException.invalidArgument("container %s has no image", config.getMetadata().getName());
+    }
+    Sandbox sandbox = st.sandboxes.get(req.getPodSandboxId());
+    if (!sandbox.ready()) {
+      throw BerthException.failedPrecondition("sandbox %s is not ready", sandbox.id());
+    }
+    SandboxRecord pod = sandbox.record();
+    PodSandboxConfig podConfig = pod.getConfig();
+    Image image = st.images.find(config.getImage().getImage()).orElseThrow(() ->
+        BerthException.notFound("image %s not found: pull it first", config.getImage().getImage()));
+    OciRuntimes.Handler handler = st.runtimes.handler(pod.getRuntimeHandler());
+    String id = Ids.newId();
+    String name = Container.reservationName(config.getMetadata(), podConfig.getMetadata());
+    long start = System.nanoTime();
+
+    st.containers.reserveName(name, id);
+    try (var held = st.locks.lock(id); Undo undo = new Undo()) {
+      undo.push("release container name", () -> st.containers.releaseName(name, id));
+      Path dir = Files.createDirectories(st.containerDir(id));
+      undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+      Path bundle = Files.createDirectories(dir.resolve("bundle"));
+      Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
+      st.snapshotter.prepare(id, image.chainIds());
+      undo.push("remove snapshot", () -> st.snapshotter.remove(id));
+      st.snapshotter.mount(id, rootfs);
+      undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
+
+      Path logPath = logPath(podConfig, config);
+      if (logPath != null) {
+        Files.createDirectories(logPath.getParent());
+      }
+      int infraPid = handler.state(sandbox.id()).pid();
+      Path sandboxDir = Path.of(pod.getStateDir());
+      SandboxInfo info = new SandboxInfo(sandbox.id(), podConfig, infraPid,
+          pod.getNetnsPath().isEmpty() ? null : Path.of(pod.getNetnsPath()), sandboxDir.resolve("hostname"),
+          sandboxDir.resolve("hosts"), sandboxDir.resolve("resolv.conf"),
+          pod.getShmPath().isEmpty() ? null : Path.of(pod.getShmPath()));
+      int targetPid = targetPid(config);
+      ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
+          image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
+          image.labels());
+      String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
+      st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs, handler.options(),
+          targetPid)).writeTo(bundle);
+      handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
+          config.getStdin(), config.getStdinOnce());
+      undo.push("delete from runtime", () -> handler.delete(id));
+
+      String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
+          : image.stopSignal().orElse("SIGTERM");
+      ContainerRecord record = ContainerRecord.newBuilder()
+          .setId(id)
+          .setSandboxId(sandbox.id())
+          .setConfig(config)
+          .setImageId(image.id().toString())
+          .setImageName(imageName)
+          .setImageRef(image.repoDigests().isEmpty() ? image.id().toString() : image.repoDigests().getFirst())
+          .setCreatedAt(System.currentTimeMillis() * 1_000_000L)
+          .setState(ContainerState.CONTAINER_CREATED_VALUE)
+          .setLogPath(logPath == null ? "" : logPath.toString())
+          .setBundle(bundle.toString())
+          .setRuntimeHandler(pod.getRuntimeHandler())
+          .setStopSignal(stopSignal)
+          .addTimings(Phase.newBuilder().setName("container_create").setContainerId(id)
+              .setNanos(System.nanoTime() - start))
+          .build();
+      Container container = new Container(record);
+      st.save(container, record);
+      st.containers.put(id, container);
+      undo.commit();
+      st.metrics.phase("container_create", System.nanoTime() - start);
+      st.publish(container, ContainerEventType.CONTAINER_CREATED_EVENT, views);
+      log.info("container {} ({}) created in sandbox {}", id, name, sandbox.id());
+      return CreateContainerResponse.newBuilder().setContainerId(id).build();
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot create container %s", name);
+    }
+  }
+
+  /** The kubelet's log path: the pod's log directory joined with the container's relative path. */
+  static Path logPath(PodSandboxConfig pod, ContainerConfig c) {
+    if (c.getLogPath().isEmpty()) {
+      return null;
+    }
+    Path rel = Path.of(c.getLogPath());
+    Path base = pod.getLogDirectory().isEmpty() ? null : Path.of(pod.getLogDirectory());
+    Path p = base == null ? rel : base.resolve(rel);
+    if (!p.isAbsolute() || !p.normalize().equals(p)) {
+      throw BerthException.invalidArgument("log path %s must be absolute and clean", p);
+    }
+    return p;
+  }
+
+  private int targetPid(ContainerConfig config) {
+    var nsOpts = config.getLinux().getSecurityContext().getNamespaceOptions();
+    if (nsOpts.getPid() != NamespaceMode.TARGET) {
+      return 0;
+    }
+    Container target = st.containers.get(nsOpts.getTargetId());
+    OciRuntimes.State s = st.runtimes.handler(target.record().getRuntimeHandler()).state(target.id());
+    if (s.status() != OciRuntimes.State.Status.RUNNING) {
+      throw BerthException.failedPrecondition("target container %s is not running", target.id());
+    }
+    return s.pid();
+  }
+}

@@ -1,0 +1,147 @@
+package io.berth.cri;
+
+import io.berth.core.BerthException;
+import io.berth.core.Undo;
+import io.berth.cri.api.NamespaceMode;
+import io.berth.cri.api.NamespaceOption;
+import io.berth.cri.api.PodSandboxConfig;
+import io.berth.cri.api.PodSandboxMetadata;
+import io.berth.cri.api.PodSandboxState;
+import io.berth.cri.api.RunPodSandboxRequest;
+import io.berth.cri.api.RunPodSandboxResponse;
+import io.berth.cri.api.ext.Phase;
+import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.linux.Syscalls;
+import io.berth.network.PodNetwork;
+import io.berth.network.PodNetwork.NetNs;
+import io.berth.oci.InfraRequest;
+import io.berth.oci.SandboxInfo;
+import io.berth.oci.SpecGenerator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * RunPodSandbox, read top to bottom as the pod start walk: reserve the name, write the pod's files, create and
+ * wire the network namespace, start the infra process, record. Every step pushes its undo, so a failure at any
+ * point leaves nothing behind (no netns, CNI allocation, mount, monitor or directory).
+ */
+final class RunPodSandbox {
+  private static final Logger log = LoggerFactory.getLogger(RunPodSandbox.class);
+
+  private final RuntimeState st;
+
+  RunPodSandbox(RuntimeState st) {
+    this.st = st;
+  }
+
+  RunPodSandboxResponse run(RunPodSandboxRequest req) {
+    PodSandboxConfig config = req.getConfig();
+    PodSandboxMetadata meta = config.getMetadata();
+    if (meta.getName().isEmpty() || meta.getNamespace().isEmpty() || meta.getUid().isEmpty()) {
+      throw BerthException.invalidArgument("sandbox metadata needs name, namespace and uid, got %s",
+          RuntimeState.toJson(meta));
+    }
+    String handlerName = req.getRuntimeHandler().isEmpty() ? st.settings.defaultHandler() : req.getRuntimeHandler();
+    OciRuntimes.Handler handler = st.runtimes.handler(handlerName);
+    String id = Ids.newId();
+    String name = Sandbox.reservationName(meta);
+    NamespaceOption ns = config.getLinux().getSecurityContext().getNamespaceOptions();
+    boolean hostNetwork = ns.getNetwork() == NamespaceMode.NODE;
+    List<Phase> phases = new ArrayList<>();
+    long start = System.nanoTime();
+
+    st.sandboxes.reserveName(name, id);
+    try (var held = st.locks.lock(id); Undo undo = new Undo()) {
+      undo.push("release sandbox name", () -> st.sandboxes.releaseName(name, id));
+      Path dir = st.sandboxDir(id);
+      Files.createDirectories(dir);
+      undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
+      SandboxFiles.Paths files = SandboxFiles.write(dir, config, hostNetwork);
+
+      Path shm = null;
+      if (ns.getIpc() != NamespaceMode.NODE) {
+        shm = Files.createDirectories(dir.resolve("shm"));
+        Syscalls.mount("shm", shm.toString(), "tmpfs", Syscalls.MS_NOSUID | Syscalls.MS_NODEV | Syscalls.MS_NOEXEC,
+            "mode=1777,size=65536k");
+        Path shmPath = shm;
+        undo.push("unmount shm", () -> Syscalls.umount2(shmPath.toString(), Syscalls.MNT_DETACH));
+      }
+
+      long t = System.nanoTime();
+      Optional<NetNs> netns = Optional.empty();
+      if (!hostNetwork) {
+        NetNs created = st.network.createNetns(id);
+        netns = Optional.of(created);
+        undo.push("remove netns", () -> st.network.removeNetns(created));
+      }
+      t = phase(phases, "netns", t);
+
+      PodNetwork.PodNetworkStatus net = null;
+      if (!hostNetwork) {
+        PodNetwork.PodNetworkRequest netReq = networkRequest(id, config, netns);
+        net = st.network.setUp(netReq);
+        undo.push("CNI DEL", () -> st.network.tearDown(netReq));
+      }
+      t = phase(phases, "cni", t);
+
+      Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
+      SpecGenerator.prepareInfraRootfs(rootfs);
+      Path bundle = Files.createDirectories(dir.resolve("bundle"));
+      SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
+          files.hosts(), files.resolvConf(), shm);
+      st.specs.infraSpec(new InfraRequest(info, rootfs, st.settings.catatonit(), handler.options())).writeTo(bundle);
+      handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
+      undo.push("delete infra", () -> handler.delete(id));
+      handler.start(id);
+      t = phase(phases, "infra_start", t);
+
+      SandboxRecord.Builder record = SandboxRecord.newBuilder()
+          .setId(id)
+          .setConfig(config)
+          .setRuntimeHandler(handlerName)
+          .setCreatedAt(System.currentTimeMillis() * 1_000_000L)
+          .setState(PodSandboxState.SANDBOX_READY_VALUE)
+          .setNetnsPath(netns.map(n -> n.path().toString()).orElse(""))
+          .setCgroupParent(config.getLinux().getCgroupParent())
+          .setStateDir(dir.toString())
+          .setShmPath(shm == null ? "" : shm.toString())
+          .addAllTimings(phases);
+      if (net != null) {
+        record.setIp(net.ip()).addAllAdditionalIps(net.additionalIps());
+      }
+      Sandbox sandbox = new Sandbox(record.build());
+      st.save(sandbox, sandbox.record());
+      st.sandboxes.put(id, sandbox);
+      undo.commit();
+      log.info("sandbox {} ({}) ready in {} ms on {}{}", id, name, (System.nanoTime() - start) / 1_000_000,
+          handlerName, net == null ? " with the host network" : " at " + net.ip());
+      return RunPodSandboxResponse.newBuilder().setPodSandboxId(id).build();
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot create sandbox %s", name);
+    }
+  }
+
+  private long phase(List<Phase> phases, String name, long since) {
+    long now = System.nanoTime();
+    phases.add(Phase.newBuilder().setName(name).setNanos(now - since).build());
+    st.metrics.phase(name, now - since);
+    return now;
+  }
+
+  static PodNetwork.PodNetworkRequest networkRequest(String id, PodSandboxConfig config, Optional<NetNs> netns) {
+    List<PodNetwork.PortMapping> ports = config.getPortMappingsList().stream()
+        .map(p -> new PodNetwork.PortMapping(p.getProtocol().name().toLowerCase(), p.getContainerPort(),
+            p.getHostPort(), p.getHostIp()))
+        .toList();
+    String cgroupParent = config.getLinux().getCgroupParent();
+    return new PodNetwork.PodNetworkRequest(id, config.getMetadata().getName(), config.getMetadata().getNamespace(),
+        config.getMetadata().getUid(), netns, ports, config.getAnnotationsMap(),
+        cgroupParent.isEmpty() ? Optional.empty() : Optional.of(cgroupParent));
+  }
+}

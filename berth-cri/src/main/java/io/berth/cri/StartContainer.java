@@ -1,0 +1,57 @@
+package io.berth.cri;
+
+import io.berth.core.BerthException;
+import io.berth.cri.api.ContainerEventType;
+import io.berth.cri.api.ContainerState;
+import io.berth.cri.api.StartContainerRequest;
+import io.berth.cri.api.StartContainerResponse;
+import io.berth.cri.api.ext.ContainerRecord;
+import io.berth.cri.api.ext.Phase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** StartContainer: only a created container can start; a failed start leaves it exited with the reason. */
+final class StartContainer {
+  private static final Logger log = LoggerFactory.getLogger(StartContainer.class);
+
+  private final RuntimeState st;
+  private final StatusViews views;
+
+  StartContainer(RuntimeState st, StatusViews views) {
+    this.st = st;
+    this.views = views;
+  }
+
+  StartContainerResponse start(StartContainerRequest req) {
+    Container c = st.containers.get(req.getContainerId());
+    long t = System.nanoTime();
+    try (var held = st.locks.lock(c.id())) {
+      ContainerRecord r = c.record();
+      if (r.getState() != ContainerState.CONTAINER_CREATED_VALUE) {
+        throw BerthException.failedPrecondition("container %s is %s, not created", c.id(),
+            ContainerState.forNumber(r.getState()));
+      }
+      Sandbox s = st.sandboxes.get(c.sandboxId());
+      if (!s.ready()) {
+        throw BerthException.failedPrecondition("sandbox %s of container %s is not ready", s.id(), c.id());
+      }
+      try {
+        st.runtimes.handler(r.getRuntimeHandler()).start(c.id());
+      } catch (BerthException e) {
+        long now = System.currentTimeMillis() * 1_000_000L;
+        st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_EXITED_VALUE).setStartedAt(now)
+            .setFinishedAt(now).setExitCode(128).setReason("StartError").setMessage(e.getMessage()).build());
+        throw e;
+      }
+      st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_RUNNING_VALUE)
+          .setStartedAt(System.currentTimeMillis() * 1_000_000L)
+          .addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
+              .setNanos(System.nanoTime() - t))
+          .build());
+    }
+    st.metrics.phase("container_start", System.nanoTime() - t);
+    st.publish(c, ContainerEventType.CONTAINER_STARTED_EVENT, views);
+    log.info("container {} started", c.id());
+    return StartContainerResponse.getDefaultInstance();
+  }
+}
