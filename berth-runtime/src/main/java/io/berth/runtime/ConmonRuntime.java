@@ -504,6 +504,14 @@ final class ConmonRuntime implements OciRuntime {
   // ---------------------------------------------------------------------------------------------------------------
   // exec, update, logs
 
+  /**
+   * Runs the command under a second conmon in exec mode, as CRI-O's ExecSync does. A plain {@code runc exec}
+   * cannot be used: it copies the process's output through pipes of its own and waits for their EOF, so it hangs
+   * while any background child of the command holds them. conmon runs {@code runtime exec --detach} as a
+   * subreaper, stops reading once the exec'd process exits, drains what is buffered, records the output in a
+   * CRI-format log and reports pid and exit code on the sync pipe; {@code -T} kills the command at the timeout.
+   * Only the first {@code maxOutputBytes} of each stream are kept in memory (CVE-2022-31030).
+   */
   @Override
   public ExecResult execSync(String id, List<String> command, Duration timeout, long maxOutputBytes) {
     if (command.isEmpty()) {
@@ -513,33 +521,115 @@ final class ConmonRuntime implements OciRuntime {
     if (s.status() != ContainerState.Status.RUNNING) {
       throw BerthException.failedPrecondition("container %s is not running", id);
     }
-    Path persist = persistDir(id);
     RuntimeSpec spec = RuntimeSpec.readFrom(bundle(id));
     RuntimeSpec.Process base = spec.process();
     RuntimeSpec.Process process = new RuntimeSpec.Process(false, base.user(), List.copyOf(command), base.env(),
         base.cwd(), base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(),
         base.apparmorProfile(), base.selinuxLabel());
-    String tag = UUID.randomUUID().toString().substring(0, 8);
-    Path processFile = persist.resolve("exec-" + tag + ".json");
-    Path pidFile = persist.resolve("exec-" + tag + ".pid");
+    String tag = "exec-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Path dir = persistDir(id).resolve(tag);
     try {
-      Files.writeString(processFile, JSON.writeValueAsString(process));
-      List<String> cmd = new ArrayList<>();
-      cmd.add(handler.binary().toString());
-      cmd.addAll(runtimeGlobalArgs());
-      cmd.addAll(List.of("exec", "--process", processFile.toString(), "--pid-file", pidFile.toString(), id));
-      return ExecRunner.run(cmd, timeout, maxOutputBytes, () -> {
-        int pid = readIntQuietly(pidFile);
-        if (pid > 0) {
-          Syscalls.kill(pid, SIGKILL);
+      Files.createDirectories(dir.resolve("exits"));
+      Files.writeString(dir.resolve("process.json"), JSON.writeValueAsString(process));
+      Path fifo = dir.resolve("sync");
+      Syscalls.mknod(fifo.toString(), Syscalls.S_IFIFO | 0600, 0, 0);
+      List<String> args = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 3>\"$0\"", fifo.toString()));
+      args.addAll(List.of(conmon.toString(), "--api-version", "1", "-c", id, "-u", tag, "-r",
+          handler.binary().toString(), "-p", dir.resolve("pid").toString(), "-P", dir.resolve("conmon.pid").toString(),
+          "--exit-dir", dir.resolve("exits").toString(), "-l", "k8s-file:" + dir.resolve("output.log"),
+          "--log-level", "info", "-e", "--exec-process-spec", dir.resolve("process.json").toString()));
+      for (String r : runtimeGlobalArgs()) {
+        args.add("--runtime-arg");
+        args.add(r);
+      }
+      long seconds = 0;
+      if (timeout.isPositive()) {
+        seconds = Math.max(1, (timeout.toMillis() + 999) / 1000);
+        args.add("-T");
+        args.add(Long.toString(seconds));
+      }
+      ProcessBuilder pb = new ProcessBuilder(args)
+          .directory(dir.toFile())
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("conmon.log").toFile()))
+          .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("conmon.log").toFile()));
+      pb.environment().clear();
+      pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      pb.environment().put("_OCI_SYNCPIPE", "3");
+      List<String> replies;
+      try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
+        Process p = pb.start();
+        Future<List<String>> f = exec.submit(() -> readSyncLines(fifo, 2));
+        Duration guard = seconds > 0 ? Duration.ofSeconds(seconds + 30) : Duration.ofDays(365);
+        try {
+          replies = f.get(guard.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          int pid = readIntQuietly(dir.resolve("pid"));
+          if (pid > 0) {
+            Syscalls.kill(pid, SIGKILL);
+          }
+          killConmon(dir);
+          unblockFifo(fifo);
+          f.cancel(true);
+          replies = List.of();
+        } catch (ExecutionException e) {
+          throw BerthException.internal(e.getCause(), "cannot read exec reply for %s", id);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          killConmon(dir);
+          unblockFifo(fifo);
+          throw BerthException.cancelled("exec in %s interrupted", id);
         }
-      });
+        p.waitFor(10, TimeUnit.SECONDS);
+      }
+      int pid = -1;
+      int exitCode = -1;
+      String message = null;
+      for (int i = 0; i < replies.size(); i++) {
+        JsonNode n = JSON.readTree(replies.get(i));
+        int data = n.path("data").asInt(-1);
+        if (n.has("message")) {
+          message = n.path("message").asText();
+        }
+        if (i == 0) {
+          pid = data;
+        } else {
+          exitCode = data;
+        }
+      }
+      if (pid <= 0) {
+        String detail = message != null ? message.strip() : "conmon exited without a reply; " + conmonLog(dir);
+        throw BerthException.failedPrecondition("%s failed to exec in container %s: %s", handler.name(), id, detail);
+      }
+      boolean timedOut = exitCode < 0 && (message == null || message.contains("timed out") || replies.size() < 2);
+      ExecOutput out = ExecOutput.parse(dir.resolve("output.log"), maxOutputBytes);
+      return new ExecResult(timedOut ? 137 : exitCode, out.stdout(), out.stderr(), timedOut, out.truncated());
     } catch (IOException e) {
-      throw BerthException.internal(e, "cannot write exec process for %s", id);
+      throw BerthException.internal(e, "exec in container %s", id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw BerthException.cancelled("exec in %s interrupted", id);
     } finally {
-      deleteQuietly(processFile);
-      deleteQuietly(pidFile);
+      killConmon(dir);
+      deleteTree(dir);
     }
+  }
+
+  private static List<String> readSyncLines(Path fifo, int max) throws IOException {
+    List<String> lines = new ArrayList<>();
+    try (InputStream in = new FileInputStream(fifo.toFile())) {
+      java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+      int c;
+      while (lines.size() < max && (c = in.read()) >= 0) {
+        if (c == '\n') {
+          lines.add(b.toString(StandardCharsets.UTF_8));
+          b.reset();
+        } else if (b.size() < 64 * 1024) {
+          b.write(c);
+        }
+      }
+    }
+    return lines;
   }
 
   @Override
