@@ -20,6 +20,11 @@ class RunscRuntimeIT extends AbstractOciRuntimeContractTest {
     return false;
   }
 
+  @Override
+  boolean execTimeoutKillsProcess() {
+    return false;
+  }
+
   @Test
   void uname_showsGvisorKernel() throws IOException {
     ContainerState s = runToExit(config("/bin/uname", "-r"));
