@@ -55,6 +55,12 @@ final class ConmonRuntimes implements OciRuntimes {
   private record ConmonHandler(String name, OciRuntime runtime, RuntimeHandler config, RuntimeOptions options)
       implements Handler {
     @Override
+    public boolean needsInfra() {
+      String bin = config.binary().getFileName().toString();
+      return bin.contains("runsc") || bin.contains("kata");
+    }
+
+    @Override
     public void create(String id, Path bundle, Path logPath, boolean tty, boolean stdin, boolean stdinOnce) {
       runtime.create(id, bundle, new CreateOptions(logPath, tty, stdin, stdinOnce));
     }

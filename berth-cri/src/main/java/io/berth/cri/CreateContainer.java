@@ -75,12 +75,14 @@ final class CreateContainer {
       if (logPath != null) {
         Files.createDirectories(logPath.getParent());
       }
-      int infraPid = handler.state(sandbox.id()).pid();
+      int infraPid = pod.getInfraLess() ? 0 : handler.state(sandbox.id()).pid();
       Path sandboxDir = Path.of(pod.getStateDir());
       SandboxInfo info = new SandboxInfo(sandbox.id(), podConfig, infraPid,
           pod.getNetnsPath().isEmpty() ? null : Path.of(pod.getNetnsPath()), sandboxDir.resolve("hostname"),
           sandboxDir.resolve("hosts"), sandboxDir.resolve("resolv.conf"),
-          pod.getShmPath().isEmpty() ? null : Path.of(pod.getShmPath()));
+          pod.getShmPath().isEmpty() ? null : Path.of(pod.getShmPath()),
+          pod.getIpcPath().isEmpty() ? null : Path.of(pod.getIpcPath()),
+          pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()));
       int targetPid = targetPid(config);
       ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),

@@ -21,6 +21,9 @@ interface OciRuntimes {
 
     RuntimeOptions options();
 
+    /** Sandboxed runtimes (gVisor, Kata) group a pod's containers around its infra container: never drop it. */
+    boolean needsInfra();
+
     /** Creates the container from {@code bundle/config.json} under a new monitor, logging to {@code logPath}. */
     void create(String id, Path bundle, Path logPath, boolean tty, boolean stdin, boolean stdinOnce);
 

@@ -43,7 +43,7 @@ final class Queries {
       SandboxRecord r = s.record();
       int pid = 0;
       try {
-        pid = st.runtimes.handler(r.getRuntimeHandler()).state(s.id()).pid();
+        pid = r.getInfraLess() ? 0 : st.runtimes.handler(r.getRuntimeHandler()).state(s.id()).pid();
       } catch (RuntimeException e) {
         // reported as 0
       }

@@ -56,8 +56,11 @@ final class Recovery {
 
   private static boolean infraAlive(RuntimeState st, SandboxRecord r) {
     try {
-      OciRuntimes.State s = st.runtimes.handler(r.getRuntimeHandler()).state(r.getId());
       boolean netnsOk = r.getNetnsPath().isEmpty() || Files.exists(Path.of(r.getNetnsPath()));
+      if (r.getInfraLess()) {
+        return netnsOk && (r.getUtsPath().isEmpty() || Files.exists(Path.of(r.getUtsPath())));
+      }
+      OciRuntimes.State s = st.runtimes.handler(r.getRuntimeHandler()).state(r.getId());
       return s.status() == OciRuntimes.State.Status.RUNNING && netnsOk;
     } catch (RuntimeException e) {
       return false;

@@ -5,6 +5,7 @@ import io.berth.cri.api.RemovePodSandboxRequest;
 import io.berth.cri.api.RemovePodSandboxResponse;
 import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.linux.LinuxException;
+import io.berth.linux.NamespacePins;
 import io.berth.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,7 +46,10 @@ final class RemovePodSandbox {
     }
     try (var held = st.locks.lock(s.id())) {
       SandboxRecord r = s.record();
-      st.runtimes.handler(r.getRuntimeHandler()).delete(s.id());
+      if (!r.getInfraLess()) {
+        st.runtimes.handler(r.getRuntimeHandler()).delete(s.id());
+      }
+      NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath())));
       if (!r.getShmPath().isEmpty()) {
         try {
           Syscalls.umount2(r.getShmPath(), Syscalls.MNT_DETACH);
@@ -65,5 +69,9 @@ final class RemovePodSandbox {
       throw BerthException.internal(e, "cannot remove the files of sandbox %s", s.id());
     }
     return RemovePodSandboxResponse.getDefaultInstance();
+  }
+
+  private static Path pin(String p) {
+    return p.isEmpty() ? null : Path.of(p);
   }
 }

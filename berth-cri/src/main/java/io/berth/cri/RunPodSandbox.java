@@ -11,6 +11,7 @@ import io.berth.cri.api.RunPodSandboxRequest;
 import io.berth.cri.api.RunPodSandboxResponse;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.linux.NamespacePins;
 import io.berth.linux.Syscalls;
 import io.berth.network.PodNetwork;
 import io.berth.network.PodNetwork.NetNs;
@@ -90,16 +91,31 @@ final class RunPodSandbox {
       }
       t = phase(phases, "cni", t);
 
-      Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
-      SpecGenerator.prepareInfraRootfs(rootfs);
-      Path bundle = Files.createDirectories(dir.resolve("bundle"));
-      SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
-          files.hosts(), files.resolvConf(), shm);
-      st.specs.infraSpec(new InfraRequest(info, rootfs, st.settings.catatonit(), handler.options())).writeTo(bundle);
-      handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
-      undo.push("delete infra", () -> handler.delete(id));
-      handler.start(id);
-      t = phase(phases, "infra_start", t);
+      // Like CRI-O without an infra container: when containers only share the network, IPC and UTS namespaces,
+      // pinned files hold them and the pod needs no process of its own. A shared PID namespace, pod sysctls or a
+      // sandboxed runtime still get a catatonit infra process.
+      boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
+          && config.getLinux().getSysctlsCount() == 0;
+      NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
+      if (infraLess) {
+        String hostname = Files.readString(files.hostname()).trim();
+        pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
+        NamespacePins.Pins made = pins;
+        undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
+        t = phase(phases, "namespaces", t);
+      } else {
+        Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
+        SpecGenerator.prepareInfraRootfs(rootfs);
+        Path bundle = Files.createDirectories(dir.resolve("bundle"));
+        SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
+            files.hosts(), files.resolvConf(), shm);
+        st.specs.infraSpec(new InfraRequest(info, rootfs, st.settings.catatonit(), handler.options()))
+            .writeTo(bundle);
+        handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
+        undo.push("delete infra", () -> handler.delete(id));
+        handler.start(id);
+        t = phase(phases, "infra_start", t);
+      }
 
       SandboxRecord.Builder record = SandboxRecord.newBuilder()
           .setId(id)
@@ -111,6 +127,9 @@ final class RunPodSandbox {
           .setCgroupParent(config.getLinux().getCgroupParent())
           .setStateDir(dir.toString())
           .setShmPath(shm == null ? "" : shm.toString())
+          .setInfraLess(infraLess)
+          .setIpcPath(pins.ipc() == null ? "" : pins.ipc().toString())
+          .setUtsPath(pins.uts() == null ? "" : pins.uts().toString())
           .addAllTimings(phases);
       if (net != null) {
         record.setIp(net.ip()).addAllAdditionalIps(net.additionalIps());

@@ -8,6 +8,7 @@ import io.berth.cri.api.ContainerEventType;
 import io.berth.cri.api.ext.ContainerRecord;
 import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.image.ImageService;
+import io.berth.linux.NamespacePins;
 import io.berth.network.PodNetwork;
 import io.berth.oci.SpecGenerator;
 import io.berth.snapshot.Snapshotter;
@@ -38,6 +39,7 @@ final class RuntimeState {
   final OciRuntimes runtimes;
   final SpecGenerator specs = SpecGenerator.create();
   final ContainerEvents events = new ContainerEvents();
+  final NamespacePins nsPins;
   final CriMetrics metrics;
 
   RuntimeState(Settings settings, Records records, ImageService images, Snapshotter snapshotter, PodNetwork network,
@@ -49,6 +51,7 @@ final class RuntimeState {
     this.network = network;
     this.runtimes = runtimes;
     this.metrics = metrics;
+    this.nsPins = new NamespacePins(settings.stateDir().resolve("ns"));
   }
 
   Path sandboxDir(String id) {

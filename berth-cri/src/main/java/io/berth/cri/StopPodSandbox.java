@@ -46,10 +46,13 @@ final class StopPodSandbox {
     }
     try (var held = st.locks.lock(s.id())) {
       SandboxRecord r = s.record();
-      OciRuntimes.Handler handler = st.runtimes.handler(r.getRuntimeHandler());
-      OciRuntimes.State state = handler.state(s.id());
-      if (state.status() == OciRuntimes.State.Status.RUNNING || state.status() == OciRuntimes.State.Status.CREATED) {
-        handler.stop(s.id(), 9, Duration.ZERO);
+      if (!r.getInfraLess()) {
+        OciRuntimes.Handler handler = st.runtimes.handler(r.getRuntimeHandler());
+        OciRuntimes.State state = handler.state(s.id());
+        if (state.status() == OciRuntimes.State.Status.RUNNING
+            || state.status() == OciRuntimes.State.Status.CREATED) {
+          handler.stop(s.id(), 9, Duration.ZERO);
+        }
       }
       if (!r.getNetnsPath().isEmpty()) {
         Optional<PodNetwork.NetNs> netns = Optional.of(new PodNetwork.NetNs(s.id(), Path.of(r.getNetnsPath())));

@@ -74,6 +74,7 @@ public final class Syscalls {
   private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(INT));
   private static final MethodHandle GETEUID = bind("geteuid", FunctionDescriptor.of(INT));
   private static final MethodHandle KILL = bind("kill", FunctionDescriptor.of(INT, INT, INT));
+  private static final MethodHandle SETHOSTNAME = bind("sethostname", FunctionDescriptor.of(INT, ADDR, LONG));
 
   private static MethodHandle bind(String name, FunctionDescriptor fd) {
     MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
@@ -257,6 +258,18 @@ public final class Syscalls {
       ts.setAtIndex(LONG, 3, Math.floorMod(mtimeNanos, 1_000_000_000L));
       int rc = (int) UTIMENSAT.invokeExact(st, AT_FDCWD, str(a, path), ts, AT_SYMLINK_NOFOLLOW);
       check("utimensat", path, st, rc);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** sethostname(2) in the calling thread's UTS namespace. */
+  public static void sethostname(String name) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment st = a.allocate(CALL_STATE);
+      byte[] b = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      int rc = (int) SETHOSTNAME.invokeExact(st, a.allocateFrom(ValueLayout.JAVA_BYTE, b), (long) b.length);
+      check("sethostname", name, st, rc);
     } catch (Throwable t) {
       throw rethrow(t);
     }

@@ -14,6 +14,8 @@ import java.nio.file.Path;
  * @param hostnameFile host file bind-mounted at {@code /etc/hostname}, or {@code null}
  * @param hostsFile host file bind-mounted at {@code /etc/hosts}, or {@code null}
  * @param resolvConfFile host file bind-mounted at {@code /etc/resolv.conf}, or {@code null}
+ * @param ipcPath a pinned IPC namespace to join when the pod has no infra process, else {@code null}
+ * @param utsPath a pinned UTS namespace to join when the pod has no infra process, else {@code null}
  * @param shmDir host directory (a tmpfs) bind-mounted at {@code /dev/shm} when the pod shares IPC, or {@code null}
  *     for a private tmpfs
  */
@@ -25,12 +27,20 @@ public record SandboxInfo(
     Path hostnameFile,
     Path hostsFile,
     Path resolvConfFile,
-    Path shmDir) {
+    Path shmDir,
+    Path ipcPath,
+    Path utsPath) {
 
   public SandboxInfo {
     if (id == null || id.isEmpty()) {
       throw new IllegalArgumentException("sandbox id is required");
     }
     config = config == null ? PodSandboxConfig.getDefaultInstance() : config;
+  }
+
+  /** A sandbox whose namespaces (but the network one) are held by its infra process. */
+  public SandboxInfo(String id, PodSandboxConfig config, int infraPid, Path netnsPath, Path hostnameFile,
+      Path hostsFile, Path resolvConfFile, Path shmDir) {
+    this(id, config, infraPid, netnsPath, hostnameFile, hostsFile, resolvConfFile, shmDir, null, null);
   }
 }

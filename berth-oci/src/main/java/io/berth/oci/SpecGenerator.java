@@ -130,10 +130,12 @@ public final class SpecGenerator {
     if (podNet != NamespaceMode.NODE) {
       String path = sandbox.netnsPath() != null ? sandbox.netnsPath().toString() : nsPath(sandbox.infraPid(), "net");
       namespaces.add(new RuntimeSpec.Namespace("network", path));
-      namespaces.add(new RuntimeSpec.Namespace("uts", nsPath(sandbox.infraPid(), "uts")));
+      namespaces.add(new RuntimeSpec.Namespace("uts",
+          sandbox.utsPath() != null ? sandbox.utsPath().toString() : nsPath(sandbox.infraPid(), "uts")));
     }
     if (podIpc != NamespaceMode.NODE) {
-      namespaces.add(new RuntimeSpec.Namespace("ipc", nsPath(sandbox.infraPid(), "ipc")));
+      namespaces.add(new RuntimeSpec.Namespace("ipc",
+          sandbox.ipcPath() != null ? sandbox.ipcPath().toString() : nsPath(sandbox.infraPid(), "ipc")));
     }
     switch (sc.getNamespaceOptions().getPid()) {
       case CONTAINER -> namespaces.add(new RuntimeSpec.Namespace("pid", null));
