@@ -1,6 +1,7 @@
 package io.berth.daemon;
 
 import io.grpc.BindableService;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
@@ -81,11 +82,15 @@ public final class Berthd {
     Components components = Components.create(config);
     Path socket = Path.of(config.grpc().address());
     Server server = serve(socket, config, components.services());
+    HTTPServer metrics = config.metrics().enabled() ? serveMetrics(config, components) : null;
     log.info("berthd {} serving CRI on {} (root {}, state {})", VERSION, socket, root, state);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
       log.info("berthd shutting down; containers keep running under their monitors");
       server.shutdown();
+      if (metrics != null) {
+        metrics.close();
+      }
       try {
         if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
           server.shutdownNow();
@@ -104,6 +109,22 @@ public final class Berthd {
     }));
     server.awaitTermination();
     stopped.await(15, TimeUnit.SECONDS);
+  }
+
+  /** Prometheus /metrics on the configured address (loopback by default), only when enabled. */
+  static HTTPServer serveMetrics(BerthdConfig config, Components components) throws IOException {
+    String addr = config.metrics().address();
+    int colon = addr.lastIndexOf(':');
+    if (colon < 0) {
+      throw new ConfigException("metrics.address: expected host:port, got '" + addr + "'");
+    }
+    HTTPServer s = HTTPServer.builder()
+        .hostname(addr.substring(0, colon))
+        .port(Integer.parseInt(addr.substring(colon + 1)))
+        .registry(components.metricsRegistry)
+        .buildAndStart();
+    LoggerFactory.getLogger(Berthd.class).info("metrics on http://{}/metrics", addr);
+    return s;
   }
 
   /** Directories holding pod and image data are 0700 (a peer leaked pod data through 0711/0755: CVE-2024-25621). */

@@ -63,7 +63,7 @@ public record BerthdConfig(
       level = orDefault(level, "info");
       format = orDefault(format, "text");
       Checks.oneOf("log.level", level, "trace", "debug", "info", "warn", "error");
-      Checks.oneOf("log.format", format, "text", "json");
+      Checks.oneOf("log.format", format, "text");
     }
   }
 
