@@ -66,7 +66,7 @@ public final class CriServices implements AutoCloseable {
     StreamingServer streaming = StreamingServer.start(d.streaming(), new DelegatingBackend(() -> backend[0]));
     RuntimeInfo info = new RuntimeInfo(d.version(), d.network(), runtimes::handlers, d.runtimes().defaultHandler(),
         "systemd".equals(d.cgroupDriver()), () -> false);
-    PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming);
+    PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming, d.cgroupDriver());
     backend[0] = runtimeService.streams();
     ImageHandlers imageHandlers = new ImageHandlers(d.images(), metrics);
     return new CriServices(List.of(

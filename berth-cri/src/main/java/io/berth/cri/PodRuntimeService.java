@@ -20,8 +20,9 @@ final class PodRuntimeService extends CriRuntimeService {
   private final Queries queries;
   private final ContainerOps ops;
   private final Streams streams;
+  private final Stats stats;
 
-  PodRuntimeService(Rpc rpc, RuntimeInfo info, RuntimeState st, StreamingServer streaming) {
+  PodRuntimeService(Rpc rpc, RuntimeInfo info, RuntimeState st, StreamingServer streaming, String cgroupDriver) {
     super(rpc, info);
     this.st = st;
     StatusViews views = new StatusViews(st);
@@ -35,6 +36,29 @@ final class PodRuntimeService extends CriRuntimeService {
     this.queries = new Queries(st, views);
     this.ops = new ContainerOps(st, views);
     this.streams = new Streams(st, views, streaming);
+    this.stats = new Stats(st, cgroupDriver, CgroupStats.host());
+  }
+
+  @Override
+  public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
+    rpc.unary("ContainerStats", Level.TRACE, req, out, ContainerStatsRequest::getContainerId,
+        () -> stats.containerStats(req));
+  }
+
+  @Override
+  public void listContainerStats(ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
+    rpc.unary("ListContainerStats", Level.TRACE, req, out, null, () -> stats.listContainerStats(req));
+  }
+
+  @Override
+  public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
+    rpc.unary("PodSandboxStats", Level.TRACE, req, out, PodSandboxStatsRequest::getPodSandboxId,
+        () -> stats.podSandboxStats(req));
+  }
+
+  @Override
+  public void listPodSandboxStats(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
+    rpc.unary("ListPodSandboxStats", Level.TRACE, req, out, null, () -> stats.listPodSandboxStats(req));
   }
 
   Streams streams() {
