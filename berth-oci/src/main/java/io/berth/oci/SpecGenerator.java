@@ -282,6 +282,11 @@ public final class SpecGenerator {
   static RuntimeSpec.User user(Path rootfs, LinuxContainerSecurityContext sc, String imageUser) {
     String userPart;
     String groupPart = null;
+    if (sc.hasRunAsGroup() && !sc.hasRunAsUser() && sc.getRunAsUsername().isEmpty()) {
+      // as containerd: a group alone would silently pair with whatever user the image names
+      throw BerthException.invalidArgument("RunAsGroup %d is set without RunAsUser or RunAsUsername",
+          sc.getRunAsGroup().getValue());
+    }
     if (!sc.getRunAsUsername().isEmpty()) {
       userPart = sc.getRunAsUsername();
     } else if (sc.hasRunAsUser()) {

@@ -246,6 +246,15 @@ class SpecGeneratorTest {
   }
 
   @Test
+  void user_runAsGroupWithoutUser_isInvalid() {
+    invalid(() -> userOf(withSc(container(), sc -> sc.setRunAsGroup(Int64Value.newBuilder().setValue(1002))), "daemon"),
+        "without RunAsUser");
+    RuntimeSpec.User u = userOf(withSc(container(), sc -> sc.setRunAsUsername("daemon")
+        .setRunAsGroup(Int64Value.newBuilder().setValue(3000))), "");
+    assertThat(u.gid()).isEqualTo(3000);
+  }
+
+  @Test
   void user_runAsUsername_resolved() {
     RuntimeSpec.User u = userOf(withSc(container(), sc -> sc.setRunAsUsername("daemon")), "");
     assertThat(u.uid()).isEqualTo(1);
@@ -262,8 +271,8 @@ class SpecGeneratorTest {
     invalid(() -> userOf(container(), "-1"), "out of range");
     invalid(() -> userOf(withSc(container(), sc -> sc.setRunAsUser(Int64Value.newBuilder().setValue(1L << 31))), ""),
         "out of range");
-    invalid(() -> userOf(withSc(container(), sc -> sc.setRunAsGroup(Int64Value.newBuilder().setValue(1L << 32))), ""),
-        "out of range");
+    invalid(() -> userOf(withSc(container(), sc -> sc.setRunAsUser(Int64Value.newBuilder().setValue(0))
+        .setRunAsGroup(Int64Value.newBuilder().setValue(1L << 32))), ""), "out of range");
     invalid(() -> userOf(withSc(container(), sc -> sc.addSupplementalGroups(1L << 32)), ""), "out of range");
     assertThat(userOf(container(), "2147483647").uid()).isEqualTo(2147483647L);
   }
