@@ -48,6 +48,7 @@ final class ConmonRuntime implements OciRuntime {
   private static final Logger log = LoggerFactory.getLogger(ConmonRuntime.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
+  private static final long EXEC_BACKSTOP_SECONDS = 10;
   private static final int SIGKILL = 9;
 
   private final RuntimeHandler handler;
@@ -545,8 +546,11 @@ final class ConmonRuntime implements OciRuntime {
       long seconds = 0;
       if (timeout.isPositive()) {
         seconds = Math.max(1, (timeout.toMillis() + 999) / 1000);
+        // Only a backstop (berthd gone): conmon's own timeout kills the command and exits without reaping it, so
+        // it lingers as a zombie visible in the container until the host's PID 1 gets to it. berthd kills it at
+        // the timeout instead (below), and conmon, its parent, reaps it before reporting.
         args.add("-T");
-        args.add(Long.toString(seconds));
+        args.add(Long.toString(seconds + EXEC_BACKSTOP_SECONDS));
       }
       ProcessBuilder pb = new ProcessBuilder(args)
           .directory(dir.toFile())
@@ -557,12 +561,22 @@ final class ConmonRuntime implements OciRuntime {
       pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
       pb.environment().put("_OCI_SYNCPIPE", "3");
       List<String> replies;
+      boolean killedAtTimeout = false;
       try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
         Process p = pb.start();
         Future<List<String>> f = exec.submit(() -> readSyncLines(fifo, 2));
         Duration guard = seconds > 0 ? Duration.ofSeconds(seconds + 30) : Duration.ofDays(365);
         try {
-          replies = f.get(guard.toMillis(), TimeUnit.MILLISECONDS);
+          if (timeout.isPositive()) {
+            try {
+              replies = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+              killedAtTimeout = killExecProcess(dir.resolve("pid"));
+              replies = f.get(guard.toMillis(), TimeUnit.MILLISECONDS);
+            }
+          } else {
+            replies = f.get(guard.toMillis(), TimeUnit.MILLISECONDS);
+          }
         } catch (TimeoutException e) {
           int pid = readIntQuietly(dir.resolve("pid"));
           if (pid > 0) {
@@ -601,7 +615,8 @@ final class ConmonRuntime implements OciRuntime {
         String detail = message != null ? message.strip() : "conmon exited without a reply; " + conmonLog(dir);
         throw BerthException.failedPrecondition("%s failed to exec in container %s: %s", handler.name(), id, detail);
       }
-      boolean timedOut = exitCode < 0 && (message == null || message.contains("timed out") || replies.size() < 2);
+      boolean timedOut = killedAtTimeout
+          || exitCode < 0 && (message == null || message.contains("timed out") || replies.size() < 2);
       ExecOutput out = ExecOutput.parse(dir.resolve("output.log"), maxOutputBytes);
       return new ExecResult(timedOut ? 137 : exitCode, out.stdout(), out.stderr(), timedOut, out.truncated());
     } catch (IOException e) {
@@ -613,6 +628,18 @@ final class ConmonRuntime implements OciRuntime {
       killConmon(dir);
       deleteTree(dir);
     }
+  }
+
+  /**
+   * SIGKILL to an exec'd command that outlived its timeout, and to its process group when it leads one (as conmon's
+   * own timeout does); false when it is gone already or its pid is not known yet.
+   */
+  private static boolean killExecProcess(Path pidFile) {
+    int pid = readIntQuietly(pidFile);
+    if (!ProcStat.alive(pid)) {
+      return false;
+    }
+    return ProcStat.pgrp(pid) == pid ? Syscalls.kill(-pid, SIGKILL) : Syscalls.kill(pid, SIGKILL);
   }
 
   private static List<String> readSyncLines(Path fifo, int max) throws IOException {

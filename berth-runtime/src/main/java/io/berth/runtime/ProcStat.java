@@ -36,6 +36,11 @@ final class ProcStat {
     return field(pid, 1);
   }
 
+  /** The process group id, or 0. */
+  static int pgrp(int pid) {
+    return field(pid, 2);
+  }
+
   /** The session id, or 0. */
   static int session(int pid) {
     return field(pid, 3);
