@@ -10,12 +10,15 @@ import io.berth.cri.api.ReopenContainerLogResponse;
 import io.berth.cri.api.UpdateContainerResourcesRequest;
 import io.berth.cri.api.UpdateContainerResourcesResponse;
 import io.berth.cri.api.ext.ContainerRecord;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /** Calls on a running container: ExecSync, UpdateContainerResources, ReopenContainerLog. */
 final class ContainerOps {
   /** Output kept per stream of an ExecSync: a chatty probe cannot exhaust berthd's memory (CVE-2022-31030). */
   static final long MAX_EXEC_OUTPUT = 16L << 20;
+  private static final Duration REOPEN_WAIT = Duration.ofSeconds(5);
 
   private final RuntimeState st;
   private final StatusViews views;
@@ -74,6 +77,23 @@ final class ContainerOps {
   ReopenContainerLogResponse reopenLog(ReopenContainerLogRequest req) {
     Container c = running(req.getContainerId());
     st.runtimes.handler(c.record().getRuntimeHandler()).reopenLog(c.id());
+    // conmon reopens the file when it reads its control FIFO, after our write returned; the caller (kubelet's log
+    // rotation, critest) looks for the new file as soon as this call returns, as CRI-O waits for it too.
+    if (!c.record().getLogPath().isEmpty()) {
+      Path log = Path.of(c.record().getLogPath());
+      long deadline = System.nanoTime() + REOPEN_WAIT.toNanos();
+      while (!Files.exists(log)) {
+        if (System.nanoTime() - deadline > 0) {
+          throw BerthException.deadlineExceeded("conmon did not reopen %s within %s", log, REOPEN_WAIT);
+        }
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw BerthException.cancelled("reopen log of %s interrupted", c.id());
+        }
+      }
+    }
     return ReopenContainerLogResponse.getDefaultInstance();
   }
 }
