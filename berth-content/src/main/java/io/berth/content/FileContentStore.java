@@ -1,5 +1,6 @@
 package io.berth.content;
 
+import io.berth.linux.DiskUsage;
 import io.berth.core.BerthException;
 import io.berth.core.Digest;
 import io.berth.core.KeyedLock;
@@ -227,25 +228,7 @@ final class FileContentStore implements ContentStore {
 
   @Override
   public long usageBytes() {
-    // Java's file attributes lack st_blocks; coreutils du reads exactly that (allocated bytes, not apparent size).
-    ProcessBuilder pb = new ProcessBuilder("du", "-s", "-x", "-B1", root.toString());
-    try {
-      Process p = pb.start();
-      p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-      int rc = p.waitFor();
-      String first = out.strip().split("\\s+")[0];
-      if (rc != 0 || first.isEmpty()) {
-        throw BerthException.internal("du %s failed (exit %d): %s", root, rc, err.strip());
-      }
-      return Long.parseLong(first);
-    } catch (IOException | NumberFormatException e) {
-      throw BerthException.internal(e, "disk usage of %s", root);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw BerthException.cancelled("disk usage of %s interrupted", root);
-    }
+    return DiskUsage.of(root);
   }
 
   /** ENOSPC becomes RESOURCE_EXHAUSTED; other I/O errors INTERNAL. */

@@ -1,5 +1,6 @@
 package io.berth.snapshot;
 
+import io.berth.linux.DiskUsage;
 import io.berth.core.BerthException;
 import io.berth.core.Digest;
 import io.berth.core.KeyedLock;

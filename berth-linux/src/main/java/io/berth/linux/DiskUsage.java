@@ -1,4 +1,4 @@
-package io.berth.snapshot;
+package io.berth.linux;
 
 import io.berth.core.BerthException;
 import java.io.IOException;
@@ -9,10 +9,10 @@ import java.nio.file.Path;
  * Allocated bytes of a tree, hard links once, not crossing mount points. Java's file attributes lack st_blocks, so
  * this asks coreutils {@code du}, which reads exactly that.
  */
-final class DiskUsage {
+public final class DiskUsage {
   private DiskUsage() {}
 
-  static long of(Path dir) {
+  public static long of(Path dir) {
     ProcessBuilder pb = new ProcessBuilder("du", "-s", "-x", "-B1", dir.toString()).redirectErrorStream(false);
     try {
       Process p = pb.start();
