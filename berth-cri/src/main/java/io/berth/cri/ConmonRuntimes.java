@@ -140,6 +140,17 @@ final class ConmonRuntimes implements OciRuntimes {
       }
     }
 
+    @Override
+    public void attach(String id, java.io.InputStream stdin, java.io.OutputStream stdout,
+        java.io.OutputStream stderr) throws IOException {
+      runtime.attach(id, stdin, stdout, stderr);
+    }
+
+    @Override
+    public void resizeTerminal(String id, int width, int height) {
+      runtime.resizeTerminal(id, width, height);
+    }
+
     private static String shellQuote(List<String> argv) {
       StringBuilder sb = new StringBuilder();
       for (String a : argv) {

@@ -45,6 +45,13 @@ interface OciRuntimes {
 
     /** Starts a process in the running container with pipes (or a terminal when {@code tty}) for streaming exec. */
     Process exec(String id, List<String> cmd, boolean tty);
+
+    /** Attaches to the container's stdio until its output ends or the caller is interrupted (streaming attach). */
+    void attach(String id, java.io.InputStream stdin, java.io.OutputStream stdout, java.io.OutputStream stderr)
+        throws java.io.IOException;
+
+    /** Resizes the terminal of a container created with a tty. */
+    void resizeTerminal(String id, int width, int height);
   }
 
   /** The state of a container as runtime and monitor report it. */

@@ -126,10 +126,41 @@ final class Streams implements StreamingBackend {
     }
   }
 
+  /** Through conmon's attach socket, as CRI-O; returns the exit code once the container exited, else 0. */
   @Override
   public int attach(String containerId, boolean tty, InputStream stdin, OutputStream stdout, OutputStream stderr,
       ResizeQueue resizes) throws IOException {
-    throw BerthException.unimplemented("attach is not implemented yet: use exec or the container's log");
+    Container c = running(containerId);
+    if (stdin != null && !c.record().getConfig().getStdin()) {
+      throw BerthException.failedPrecondition("container %s was not created with stdin", c.id());
+    }
+    if (tty && !c.record().getConfig().getTty()) {
+      throw BerthException.failedPrecondition("container %s was not created with a tty", c.id());
+    }
+    OciRuntimes.Handler h = st.runtimes.handler(c.record().getRuntimeHandler());
+    Thread resizer = null;
+    if (tty && resizes != null) {
+      resizer = Thread.startVirtualThread(() -> {
+        try {
+          for (var size = resizes.next(); size.isPresent(); size = resizes.next()) {
+            h.resizeTerminal(c.id(), size.get().width(), size.get().height());
+          }
+        } catch (InterruptedException e) {
+          // session over
+        } catch (BerthException e) {
+          // the container exited meanwhile
+        }
+      });
+    }
+    try {
+      h.attach(c.id(), stdin, stdout, stderr);
+    } finally {
+      if (resizer != null) {
+        resizer.interrupt();
+      }
+    }
+    views.refresh(c);
+    return c.record().getState() == ContainerState.CONTAINER_EXITED_VALUE ? c.record().getExitCode() : 0;
   }
 
   @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.core.BerthException;
 import io.berth.core.ErrorKind;
+import io.berth.linux.SeqPacketSocket;
 import io.berth.linux.Syscalls;
 import io.berth.oci.RuntimeSpec;
 import java.io.File;
@@ -671,16 +672,26 @@ final class ConmonRuntime implements OciRuntime {
 
   @Override
   public void reopenLog(String id) {
+    // conmon's control FIFO: "<type> <height> <width>\n", type 2 = reopen log files (conmon src/ctrl.c).
+    control(id, "2 0 0\n", "reopen log");
+  }
+
+  @Override
+  public void resizeTerminal(String id, int width, int height) {
+    // type 1 = resize the terminal (conmon src/ctrl.c), as CRI-O's ResizeWindow
+    control(id, "1 " + height + " " + width + "\n", "resize");
+  }
+
+  private void control(String id, String message, String what) {
     Path ctl = bundle(id).resolve("ctl");
     int conmonPid = readIntQuietly(persistDir(id).resolve("conmon.pid"));
     if (!ProcStat.alive(conmonPid) || !Files.exists(ctl)) {
       throw BerthException.failedPrecondition("container %s has no running conmon", id);
     }
-    // conmon's control FIFO: "<type> <height> <width>\n", type 2 = reopen log files (conmon src/ctrl.c).
     try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
       Future<?> f = exec.submit(() -> {
         try (FileOutputStream o = new FileOutputStream(ctl.toFile())) {
-          o.write("2 0 0\n".getBytes(StandardCharsets.US_ASCII));
+          o.write(message.getBytes(StandardCharsets.US_ASCII));
         }
         return null;
       });
@@ -700,8 +711,90 @@ final class ConmonRuntime implements OciRuntime {
         throw BerthException.internal(e.getCause(), "cannot write to %s", ctl);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw BerthException.cancelled("reopen log of %s interrupted", id);
+        throw BerthException.cancelled("%s of %s interrupted", what, id);
       }
+    }
+  }
+
+  /**
+   * conmon's attach socket ({@code bundle/attach}, SOCK_SEQPACKET; conmon src/conn_sock.c): each packet from conmon
+   * is one read of the container's output, its first byte 2 (stdout) or 3 (stderr); what we send goes to the
+   * container's stdin as is, and our end of file closes it when conmon runs with {@code -i} and without
+   * {@code --leave-stdin-open}. Both directions run on platform threads: the socket calls block in native code.
+   */
+  @Override
+  public void attach(String id, InputStream stdin, java.io.OutputStream stdout, java.io.OutputStream stderr)
+      throws IOException {
+    requireKnown(id);
+    Path socket = bundle(id).resolve("attach");
+    if (!ProcStat.alive(readIntQuietly(persistDir(id).resolve("conmon.pid"))) || !Files.exists(socket)) {
+      throw BerthException.failedPrecondition("container %s has no running conmon to attach to", id);
+    }
+    SeqPacketSocket s = SeqPacketSocket.connect(socket);
+    String name = "attach-" + id.substring(0, Math.min(12, id.length()));
+    // the fd is closed by whichever side finishes last, so that it is never reused under a running send
+    java.util.concurrent.atomic.AtomicInteger users = new java.util.concurrent.atomic.AtomicInteger(stdin != null ? 2 : 1);
+    if (stdin != null) {
+      // not joined: it ends when the caller closes stdin after we return
+      Thread.ofPlatform().daemon().name(name + "-in").start(() -> {
+        byte[] buf = new byte[8192]; // conmon reads at most 32 KiB per packet
+        try {
+          int n;
+          while ((n = stdin.read(buf)) >= 0) {
+            if (n > 0) {
+              s.send(buf, 0, n);
+            }
+          }
+          s.shutdownOutput();
+        } catch (IOException e) {
+          // the client or conmon went away
+        } finally {
+          if (users.decrementAndGet() == 0) {
+            s.close();
+          }
+        }
+      });
+    }
+    Thread out = Thread.ofPlatform().daemon().name(name + "-out").start(() -> {
+      byte[] buf = new byte[64 * 1024];
+      try {
+        int n;
+        while ((n = s.receive(buf)) > 0) {
+          java.io.OutputStream o = buf[0] == 3 ? stderr : buf[0] == 2 ? stdout : null;
+          if (o != null && n > 1) {
+            o.write(buf, 1, n - 1);
+            o.flush();
+          }
+        }
+      } catch (IOException e) {
+        log.debug("container {}: attach output ended: {}", id, e.toString());
+      }
+    });
+    try {
+      out.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      s.shutdown();
+      joinQuietly(out);
+      if (users.decrementAndGet() == 0) {
+        s.close();
+      }
+    }
+  }
+
+  private static void joinQuietly(Thread t) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        t.join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -57,6 +57,19 @@ public interface OciRuntime {
   /** Asks conmon to reopen the container's log file (after the kubelet rotated it). */
   void reopenLog(String id);
 
+  /**
+   * Attaches to the running container's stdio through conmon's attach socket: copies {@code stdin} (null: none) to
+   * the container and the container's output to {@code stdout}/{@code stderr} (null: discarded; with a terminal
+   * everything is stdout). Returns when conmon ends the output (the container exited), when writing to the client
+   * fails, or when the calling thread is interrupted. The end of {@code stdin} reaches the container as end-of-file
+   * only if it was created with {@code stdinOnce}.
+   */
+  void attach(String id, java.io.InputStream stdin, java.io.OutputStream stdout, java.io.OutputStream stderr)
+      throws java.io.IOException;
+
+  /** Resizes the terminal of a container created with one (conmon's control FIFO). */
+  void resizeTerminal(String id, int width, int height);
+
   /** Ids of the containers this handler knows, from the runtime and conmon's directories (for recovery). */
   List<String> list();
 }
