@@ -5,6 +5,7 @@ import io.berth.cri.CriServices;
 import io.berth.image.ImageConfig;
 import io.berth.image.ImageService;
 import io.berth.image.Platform;
+import io.berth.linux.Syscalls;
 import io.berth.metadata.MetadataStore;
 import io.berth.network.NetworkConfig;
 import io.berth.network.PodNetwork;
@@ -38,11 +39,14 @@ final class Components implements AutoCloseable {
 
   private final MetadataStore metadata;
   private final CriServices cri;
+  private final List<Path> pinDirs;
   final PrometheusRegistry metricsRegistry;
 
-  private Components(MetadataStore metadata, CriServices cri, PrometheusRegistry metricsRegistry) {
+  private Components(MetadataStore metadata, CriServices cri, PrometheusRegistry metricsRegistry,
+      List<Path> pinDirs) {
     this.metadata = metadata;
     this.cri = cri;
+    this.pinDirs = pinDirs;
     this.metricsRegistry = metricsRegistry;
   }
 
@@ -74,7 +78,7 @@ final class Components implements AutoCloseable {
         new StreamingConfig(c.streaming().address(), c.streaming().port(),
             Checks.parseDuration(c.streaming().tokenTtl()), null),
         root, state, Path.of(c.pod().catatonit()), Checks.parseDuration(c.pod().stopTimeout()), metrics));
-    return new Components(metadata, cri, metrics);
+    return new Components(metadata, cri, metrics, List.of(state.resolve("netns"), state.resolve("ns")));
   }
 
   static RegistryConfig registryConfig(BerthdConfig c) {
@@ -91,6 +95,20 @@ final class Components implements AutoCloseable {
         Checks.parseDuration(c.registry().connectTimeout()));
   }
 
+  /**
+   * Namespace pin dirs are bind mounts of themselves (so pins propagate). With no pod left, take them down so a
+   * stopped berthd leaves no mount; with pods, leave them: the pins inside hold the pods' namespaces.
+   */
+  private static void unmountIfEmpty(Path dir) {
+    try (var entries = Files.list(dir)) {
+      if (entries.findAny().isEmpty()) {
+        Syscalls.umount2(dir.toString(), Syscalls.MNT_DETACH);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.debug("leaving {} mounted: {}", dir, e.toString());
+    }
+  }
+
   private static Path privateDir(Path dir) throws IOException {
     Berthd.createPrivateDir(dir);
     return dir;
@@ -103,6 +121,7 @@ final class Components implements AutoCloseable {
   @Override
   public void close() {
     cri.close();
+    pinDirs.forEach(Components::unmountIfEmpty);
     try {
       metadata.close();
     } catch (Exception e) {
