@@ -8,6 +8,8 @@ import io.berth.cri.api.ext.ContainerRecord;
 /** A container as berthd tracks it: its durable record, replaced as a whole on every change. */
 final class Container {
   private volatile ContainerRecord record;
+  /** The process identity from the bundle's config.json, read once (it never changes). */
+  private volatile io.berth.cri.api.ContainerUser user;
 
   Container(ContainerRecord record) {
     this.record = record;
@@ -27,6 +29,14 @@ final class Container {
 
   void set(ContainerRecord r) {
     record = r;
+  }
+
+  io.berth.cri.api.ContainerUser user() {
+    return user;
+  }
+
+  void user(io.berth.cri.api.ContainerUser u) {
+    user = u;
   }
 
   ContainerState state() {

@@ -65,7 +65,8 @@ public final class CriServices implements AutoCloseable {
     Streams[] backend = new Streams[1];
     StreamingServer streaming = StreamingServer.start(d.streaming(), new DelegatingBackend(() -> backend[0]));
     RuntimeInfo info = new RuntimeInfo(d.version(), d.network(), runtimes::handlers, d.runtimes().defaultHandler(),
-        "systemd".equals(d.cgroupDriver()), () -> false);
+        // SpecGenerator applies the Merge and Strict policies itself; status reports the resulting identity
+        "systemd".equals(d.cgroupDriver()), () -> true);
     PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming, d.cgroupDriver());
     backend[0] = runtimeService.streams();
     ImageHandlers imageHandlers = new ImageHandlers(d.images(), metrics);

@@ -2,6 +2,8 @@ package io.berth.cri;
 
 import io.berth.cri.api.ContainerState;
 import io.berth.cri.api.ContainerStatus;
+import io.berth.cri.api.ContainerUser;
+import io.berth.cri.api.LinuxContainerUser;
 import io.berth.cri.api.ImageSpec;
 import io.berth.cri.api.LinuxPodSandboxStatus;
 import io.berth.cri.api.Namespace;
@@ -11,6 +13,8 @@ import io.berth.cri.api.PodSandboxState;
 import io.berth.cri.api.PodSandboxStatus;
 import io.berth.cri.api.ext.ContainerRecord;
 import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.oci.RuntimeSpec;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,7 +50,12 @@ final class StatusViews {
   ContainerStatus containerStatus(Container c) {
     refresh(c);
     ContainerRecord r = c.record();
-    return ContainerStatus.newBuilder()
+    ContainerStatus.Builder b = ContainerStatus.newBuilder();
+    ContainerUser user = user(c);
+    if (user != null) {
+      b.setUser(user);
+    }
+    return b
         .setId(r.getId())
         .setMetadata(r.getConfig().getMetadata())
         .setState(ContainerState.forNumber(r.getState()))
@@ -65,6 +74,25 @@ final class StatusViews {
         .addAllMounts(r.getConfig().getMountsList())
         .setLogPath(r.getLogPath())
         .build();
+  }
+
+  /**
+   * The identity the container's process runs with (uid, gid, supplementary groups after the groups policy), from
+   * the runtime spec written at create, as containerd reports it; null when the bundle is gone.
+   */
+  static ContainerUser user(Container c) {
+    ContainerUser u = c.user();
+    if (u == null && !c.record().getBundle().isEmpty()) {
+      try {
+        RuntimeSpec.User su = RuntimeSpec.readFrom(Path.of(c.record().getBundle())).process().user();
+        u = ContainerUser.newBuilder().setLinux(LinuxContainerUser.newBuilder().setUid(su.uid()).setGid(su.gid())
+            .addAllSupplementalGroups(su.additionalGids())).build();
+        c.user(u);
+      } catch (RuntimeException e) {
+        return null;
+      }
+    }
+    return u;
   }
 
   /** Picks up an exit that happened since the last look; persists it once. */
