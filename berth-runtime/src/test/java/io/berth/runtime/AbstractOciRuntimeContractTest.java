@@ -467,6 +467,23 @@ abstract class AbstractOciRuntimeContractTest {
   }
 
   @Test
+  void attach_stdinOnce_copiesBothWaysAndEndsWithContainer() throws Exception {
+    String id = newId();
+    runtime.create(id, writeBundle(id, config("/bin/sh").setStdin(true).setStdinOnce(true)),
+        new CreateOptions(logPath(id), false, true, true));
+    runtime.start(id);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.InputStream in = new java.io.ByteArrayInputStream(
+        "echo hello; echo oops >&2; exit 3\n".getBytes(StandardCharsets.UTF_8));
+    runtime.attach(id, in, out, err);
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("hello\n");
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("oops\n");
+    assertThat(runtime.awaitExit(id, Duration.ofSeconds(60))).isTrue();
+    assertThat(runtime.state(id).exitCode()).as("stdin's end reached sh").isEqualTo(3);
+  }
+
+  @Test
   void unknownContainer_stateNotFound_deleteIdempotent() {
     assertThatThrownBy(() -> runtime.state("cnone0000000"))
         .isInstanceOf(BerthException.class)
