@@ -91,6 +91,11 @@ final class ConmonRuntimes implements OciRuntimes {
     }
 
     @Override
+    public boolean exitRecorded(String id) {
+      return runtime.exitRecorded(id);
+    }
+
+    @Override
     public void stop(String id, int signal, Duration timeout) {
       runtime.stop(id, signal, timeout);
     }

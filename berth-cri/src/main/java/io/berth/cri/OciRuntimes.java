@@ -31,6 +31,9 @@ interface OciRuntimes {
 
     State state(String id);
 
+    /** True once the container's monitor recorded its exit; a file check, no runtime call. */
+    boolean exitRecorded(String id);
+
     /** Sends {@code signal}, waits up to {@code timeout} for the process to exit, then SIGKILL. */
     void stop(String id, int signal, Duration timeout);
 

@@ -44,7 +44,7 @@ final class Recovery {
             s.record().getConfig().getMetadata()), r.getId());
         st.containers.put(r.getId(), c);
         if (r.getState() == ContainerState.CONTAINER_RUNNING_VALUE) {
-          views.refresh(c);
+          views.refreshFromRuntime(c);
         }
         containers++;
       } catch (RuntimeException e) {

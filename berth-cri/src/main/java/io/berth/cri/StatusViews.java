@@ -95,8 +95,27 @@ final class StatusViews {
     return u;
   }
 
-  /** Picks up an exit that happened since the last look; persists it once. */
+  /**
+   * Picks up an exit that happened since the last look; persists it once. Cheap while the container runs: only
+   * once its monitor has written the exit file is the runtime asked (the kubelet polls every container).
+   */
   void refresh(Container c) {
+    ContainerRecord r = c.record();
+    if (r.getState() != ContainerState.CONTAINER_RUNNING_VALUE) {
+      return;
+    }
+    try {
+      if (!st.runtimes.handler(r.getRuntimeHandler()).exitRecorded(c.id())) {
+        return;
+      }
+    } catch (RuntimeException e) {
+      return;
+    }
+    refreshFromRuntime(c);
+  }
+
+  /** Asks the runtime itself: after a restart the monitor may be gone without having written an exit. */
+  void refreshFromRuntime(Container c) {
     ContainerRecord r = c.record();
     if (r.getState() != ContainerState.CONTAINER_RUNNING_VALUE) {
       return;

@@ -412,6 +412,12 @@ final class ConmonRuntime implements OciRuntime {
   }
 
   @Override
+  public boolean exitRecorded(String id) {
+    checkId(id);
+    return Files.exists(exitsDir().resolve(id));
+  }
+
+  @Override
   public ContainerState state(String id) {
     checkId(id);
     Path persist = persistDir(id);

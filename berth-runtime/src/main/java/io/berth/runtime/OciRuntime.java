@@ -72,4 +72,10 @@ public interface OciRuntime {
 
   /** Ids of the containers this handler knows, from the runtime and conmon's directories (for recovery). */
   List<String> list();
+
+  /**
+   * True once conmon has recorded the container's exit. A file check, no runtime call: cheap enough for the status
+   * polls of every container the kubelet makes.
+   */
+  boolean exitRecorded(String id);
 }
