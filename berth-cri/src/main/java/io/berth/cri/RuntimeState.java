@@ -85,7 +85,7 @@ final class RuntimeState {
       sandboxes.find(c.sandboxId()).ifPresent(s -> {
         e.setPodSandboxStatus(views.sandboxStatus(s));
         for (Container other : containersOf(s.id())) {
-          e.addContainersStatuses(views.containerStatus(other));
+          e.addContainersStatuses(views.render(other));
         }
       });
       events.publish(e.build());

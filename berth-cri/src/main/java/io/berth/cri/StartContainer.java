@@ -48,9 +48,10 @@ final class StartContainer {
           .addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
               .setNanos(System.nanoTime() - t))
           .build());
+      // Under the container's lock, so an exit seen by a concurrent status poll is published after this event.
+      st.publish(c, ContainerEventType.CONTAINER_STARTED_EVENT, views);
     }
     st.metrics.phase("container_start", System.nanoTime() - t);
-    st.publish(c, ContainerEventType.CONTAINER_STARTED_EVENT, views);
     log.info("container {} started", c.id());
     return StartContainerResponse.getDefaultInstance();
   }

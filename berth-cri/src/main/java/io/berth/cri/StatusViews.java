@@ -49,6 +49,11 @@ final class StatusViews {
   /** Refreshes the container's record from the runtime when it may have changed, then renders it. */
   ContainerStatus containerStatus(Container c) {
     refresh(c);
+    return render(c);
+  }
+
+  /** The last recorded status, without asking the runtime (events render this: they must not take other locks). */
+  ContainerStatus render(Container c) {
     ContainerRecord r = c.record();
     ContainerStatus.Builder b = ContainerStatus.newBuilder();
     ContainerUser user = user(c);

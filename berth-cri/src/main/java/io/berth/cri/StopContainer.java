@@ -56,10 +56,10 @@ final class StopContainer {
         st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_EXITED_VALUE).setFinishedAt(now)
             .setExitCode(0).setReason("Completed").build());
       }
+      st.publish(c, ContainerEventType.CONTAINER_STOPPED_EVENT, views);
       stopped = true;
     }
     if (stopped) {
-      st.publish(c, ContainerEventType.CONTAINER_STOPPED_EVENT, views);
       log.info("container {} stopped", c.id());
     }
   }
