@@ -57,8 +57,4 @@ final class ContainerEvents {
       }
     }
   }
-
-  int subscriberCount() {
-    return subscribers.size();
-  }
 }

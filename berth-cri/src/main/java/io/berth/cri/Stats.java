@@ -59,6 +59,7 @@ final class Stats {
   }
 
   ListContainerStatsResponse listContainerStats(ListContainerStatsRequest req) {
+    forgetRemoved();
     ContainerStatsFilter f = req.getFilter();
     ListContainerStatsResponse.Builder b = ListContainerStatsResponse.newBuilder();
     for (Container c : st.containers.all()) {
@@ -82,6 +83,7 @@ final class Stats {
   }
 
   ListPodSandboxStatsResponse listPodSandboxStats(ListPodSandboxStatsRequest req) {
+    forgetRemoved();
     PodSandboxStatsFilter f = req.getFilter();
     ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
     for (Sandbox s : st.sandboxes.all()) {
@@ -175,9 +177,10 @@ final class Stats {
     return b.build();
   }
 
-  void forget(String containerId) {
-    lastCpu.remove(containerId);
-    layers.remove(containerId);
+  /** Drops the readings of removed containers, so the caches stay as large as the set of containers. */
+  private void forgetRemoved() {
+    lastCpu.keySet().removeIf(id -> st.containers.find(id).isEmpty());
+    layers.keySet().removeIf(id -> st.containers.find(id).isEmpty());
   }
 
   private static UInt64Value u64(long v) {
