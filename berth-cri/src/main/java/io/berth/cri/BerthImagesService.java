@@ -314,12 +314,14 @@ final class BerthImagesService extends BerthImagesGrpc.BerthImagesImplBase {
   @Override
   public void prune(PruneRequest req, StreamObserver<PruneResponse> out) {
     try {
+      // prune() collects garbage itself; what it reclaimed is the drop in real disk usage.
+      long before = images.usage().usedBytes();
       List<Image> removed = images.prune(imagesInUse.get());
-      var gc = images.gc();
+      long reclaimed = Math.max(0, before - images.usage().usedBytes());
       out.onNext(PruneResponse.newBuilder()
           .addAllRemovedImages(removed.stream().map(i -> i.repoTags().isEmpty() ? i.id().toString()
               : String.join(",", i.repoTags())).toList())
-          .setReclaimedBytes(gc.bytesFreed())
+          .setReclaimedBytes(reclaimed)
           .build());
       out.onCompleted();
     } catch (Throwable t) {
