@@ -41,7 +41,7 @@ final class ProcStat {
     return field(pid, 2);
   }
 
-  /** The session id, or 0. */
+  /** The session id, or 0 (also 0 when the session leader is outside our pid namespace). */
   static int session(int pid) {
     return field(pid, 3);
   }

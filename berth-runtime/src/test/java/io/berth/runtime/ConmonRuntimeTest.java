@@ -92,12 +92,15 @@ class ConmonRuntimeTest {
   }
 
   @Test
-  void procStat_selfAliveWithSession_unknownPidDead() {
-    int self = (int) ProcessHandle.current().pid();
+  void procStat_selfAliveWithParentAndGroup_unknownPidDead() {
+    ProcessHandle me = ProcessHandle.current();
+    int self = (int) me.pid();
     assertThat(ProcStat.alive(self)).isTrue();
     assertThat(ProcStat.state(self)).isIn('R', 'S');
-    assertThat(ProcStat.ppid(self)).isPositive();
-    assertThat(ProcStat.session(self)).isPositive();
+    // CI may run us in a pid namespace whose session leader lies outside it (session 0), so only ppid and pgrp
+    // are checked, against what the JDK itself reports.
+    assertThat(ProcStat.ppid(self)).isEqualTo((int) me.parent().orElseThrow().pid());
+    assertThat(ProcStat.pgrp(self)).isNotNegative();
     assertThat(ProcStat.alive(0)).isFalse();
     assertThat(ProcStat.alive(Integer.MAX_VALUE)).isFalse();
   }
