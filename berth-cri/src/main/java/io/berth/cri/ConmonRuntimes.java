@@ -6,6 +6,7 @@ import io.berth.oci.RuntimeOptions;
 import io.berth.oci.ResourceUpdates;
 import io.berth.runtime.ContainerState;
 import io.berth.runtime.CreateOptions;
+import io.berth.runtime.ExecSession;
 import io.berth.runtime.HandlerStatus;
 import io.berth.runtime.OciRuntime;
 import io.berth.runtime.RuntimeHandler;
@@ -122,27 +123,9 @@ final class ConmonRuntimes implements OciRuntimes {
     }
 
     @Override
-    public Process exec(String id, List<String> cmd, boolean tty) {
-      List<String> argv = new ArrayList<>();
-      argv.add(config.binary().toString());
-      argv.add("--root=" + config.root());
-      argv.addAll(config.extraArgs());
-      argv.add("exec");
-      if (tty) {
-        argv.add("--tty");
-      }
-      argv.add(id);
-      argv.addAll(cmd);
-      List<String> command = argv;
-      if (tty) {
-        // runc wants a console socket for a terminal; script(1) gives the exec a pty of its own instead.
-        command = List.of("script", "--quiet", "--return", "--command", shellQuote(argv), "/dev/null");
-      }
-      try {
-        return new ProcessBuilder(command).start();
-      } catch (IOException e) {
-        throw BerthException.internal(e, "cannot exec in container %s", id);
-      }
+    public ExecSession exec(String id, List<String> cmd, boolean tty, io.berth.streaming.TerminalSize initialSize) {
+      return initialSize == null ? runtime.exec(id, cmd, tty, 0, 0)
+          : runtime.exec(id, cmd, tty, initialSize.width(), initialSize.height());
     }
 
     @Override
@@ -154,14 +137,6 @@ final class ConmonRuntimes implements OciRuntimes {
     @Override
     public void resizeTerminal(String id, int width, int height) {
       runtime.resizeTerminal(id, width, height);
-    }
-
-    private static String shellQuote(List<String> argv) {
-      StringBuilder sb = new StringBuilder();
-      for (String a : argv) {
-        sb.append(sb.isEmpty() ? "" : " ").append('\'').append(a.replace("'", "'\\''")).append('\'');
-      }
-      return sb.toString();
     }
   }
 }

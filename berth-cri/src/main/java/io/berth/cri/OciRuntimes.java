@@ -46,8 +46,12 @@ interface OciRuntimes {
 
     void reopenLog(String id);
 
-    /** Starts a process in the running container with pipes (or a terminal when {@code tty}) for streaming exec. */
-    Process exec(String id, List<String> cmd, boolean tty);
+    /**
+     * Starts a process in the running container with pipes, or a terminal of {@code initialSize} (may be null) when
+     * {@code tty}, for streaming exec.
+     */
+    io.berth.runtime.ExecSession exec(String id, List<String> cmd, boolean tty,
+        io.berth.streaming.TerminalSize initialSize);
 
     /** Attaches to the container's stdio until its output ends or the caller is interrupted (streaming attach). */
     void attach(String id, java.io.InputStream stdin, java.io.OutputStream stdout, java.io.OutputStream stderr)

@@ -18,7 +18,12 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import io.berth.streaming.TerminalSize;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -73,23 +78,85 @@ final class Streams implements StreamingBackend {
   public int exec(String containerId, List<String> cmd, boolean tty, InputStream stdin, OutputStream stdout,
       OutputStream stderr, ResizeQueue resizes) throws IOException {
     Container c = running(containerId);
-    Process p = st.runtimes.handler(c.record().getRuntimeHandler()).exec(c.id(), cmd, tty);
-    CompletableFuture<Void> in = CompletableFuture.runAsync(() -> pump(stdin, p.getOutputStream(), true),
-        Thread::startVirtualThread);
-    CompletableFuture<Void> out = CompletableFuture.runAsync(() -> pump(p.getInputStream(), stdout, false),
-        Thread::startVirtualThread);
-    CompletableFuture<Void> err = CompletableFuture.runAsync(() -> pump(p.getErrorStream(), stderr, false),
-        Thread::startVirtualThread);
+    // Resize events, read on their own thread from the moment the session starts: clients send the terminal's size
+    // right after connecting, and waiting briefly for it lets a command that asks at once (stty, a pager) see it.
+    BlockingQueue<Optional<TerminalSize>> sizes = new LinkedBlockingQueue<>();
+    Thread sizeReader = tty && resizes != null ? Thread.startVirtualThread(() -> {
+      try {
+        for (var size = resizes.next(); size.isPresent(); size = resizes.next()) {
+          sizes.add(size);
+        }
+      } catch (InterruptedException e) {
+        // session over
+      }
+      sizes.add(Optional.empty());
+    }) : null;
+    TerminalSize initial = null;
+    if (sizeReader != null) {
+      try {
+        Optional<TerminalSize> first = sizes.poll(INITIAL_SIZE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        initial = first == null ? null : first.orElse(null);
+      } catch (InterruptedException e) {
+        sizeReader.interrupt();
+        Thread.currentThread().interrupt();
+        throw new IOException("exec in " + c.id() + " cancelled: the client went away");
+      }
+    }
+    try (io.berth.runtime.ExecSession p = st.runtimes.handler(c.record().getRuntimeHandler()).exec(c.id(), cmd, tty, initial)) {
+      Thread in = Thread.startVirtualThread(() -> {
+        pump(stdin, p.stdin(), false);
+        p.closeStdin();
+      });
+      // A terminal's master is read in native code, which would pin a virtual thread's carrier.
+      Thread out = (p.tty() ? Thread.ofPlatform().daemon().name("exec-tty-" + c.id()) : Thread.ofVirtual())
+          .start(() -> pump(p.stdout(), stdout, false));
+      Thread err = p.stderr() == null ? null : Thread.startVirtualThread(() -> pump(p.stderr(), stderr, false));
+      Thread resizer = sizeReader == null ? null : Thread.startVirtualThread(() -> {
+        try {
+          for (var size = sizes.take(); size.isPresent(); size = sizes.take()) {
+            p.resize(size.get().width(), size.get().height());
+          }
+        } catch (InterruptedException e) {
+          // session over
+        }
+      });
+      try {
+        int code = p.waitFor();
+        // A background child that kept the output open must not hold the session forever.
+        out.join(OUTPUT_GRACE);
+        if (err != null) {
+          err.join(OUTPUT_GRACE);
+        }
+        return code;
+      } catch (InterruptedException e) {
+        // The client went away: kill the process, let the readers see the end, then release the terminal.
+        p.kill();
+        joinQuietly(out);
+        Thread.currentThread().interrupt();
+        throw new IOException("exec in " + c.id() + " cancelled: the client went away");
+      } finally {
+        in.interrupt();
+        if (resizer != null) {
+          resizer.interrupt();
+        }
+      }
+    } finally {
+      if (sizeReader != null) {
+        sizeReader.interrupt();
+      }
+    }
+  }
+
+  /** How long a TTY exec waits for the client's first terminal size before it starts the command without one. */
+  private static final java.time.Duration INITIAL_SIZE_WAIT = java.time.Duration.ofMillis(300);
+
+  private static final java.time.Duration OUTPUT_GRACE = java.time.Duration.ofSeconds(2);
+
+  private static void joinQuietly(Thread t) {
     try {
-      int code = p.waitFor();
-      out.join();
-      err.join();
-      in.cancel(true);
-      return code;
+      t.join(OUTPUT_GRACE);
     } catch (InterruptedException e) {
-      p.destroyForcibly();
       Thread.currentThread().interrupt();
-      throw new IOException("exec interrupted");
     }
   }
 

@@ -33,7 +33,8 @@ import java.util.function.Predicate;
 final class Cri {
   /** Applets the test image links to busybox (so they can be a container's command, not only inside sh). */
   static final List<String> APPLETS = List.of("sh", "echo", "sleep", "cat", "ls", "id", "uname", "head", "tail",
-      "dd", "nc", "httpd", "wget", "grep", "touch", "true", "false", "mkdir", "printf", "wc", "env", "hostname");
+      "dd", "nc", "httpd", "wget", "grep", "touch", "true", "false", "mkdir", "printf", "wc", "env", "hostname",
+      "stty", "od", "kill");
 
   private Cri() {}
 

@@ -512,6 +512,41 @@ final class ConmonRuntime implements OciRuntime {
   // ---------------------------------------------------------------------------------------------------------------
   // exec, update, logs
 
+  /** The container's own process settings with {@code command} as the arguments, for an exec. */
+  private RuntimeSpec.Process execProcess(String id, List<String> command) {
+    RuntimeSpec.Process base = RuntimeSpec.readFrom(bundle(id)).process();
+    return new RuntimeSpec.Process(false, base.user(), List.copyOf(command), base.env(), base.cwd(),
+        base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(), base.apparmorProfile(),
+        base.selinuxLabel());
+  }
+
+  @Override
+  public ExecSession exec(String id, List<String> command, boolean tty, int columns, int rows) {
+    if (command.isEmpty()) {
+      throw BerthException.invalidArgument("exec needs a command");
+    }
+    if (state(id).status() != ContainerState.Status.RUNNING) {
+      throw BerthException.failedPrecondition("container %s is not running", id);
+    }
+    Path dir = persistDir(id).resolve("stream-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+    try {
+      com.fasterxml.jackson.databind.node.ObjectNode process = JSON.valueToTree(execProcess(id, command));
+      process.put("terminal", tty);
+      if (tty && columns > 0 && rows > 0) {
+        process.putObject("consoleSize").put("height", rows).put("width", columns);
+      }
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("process.json"), JSON.writeValueAsString(process));
+    } catch (IOException e) {
+      deleteTree(dir);
+      throw BerthException.internal(e, "cannot prepare exec in %s", id);
+    }
+    List<String> runtimeArgv = new ArrayList<>();
+    runtimeArgv.add(handler.binary().toString());
+    runtimeArgv.addAll(runtimeGlobalArgs());
+    return ExecSession.start(runtimeArgv, id, dir, tty, columns, rows);
+  }
+
   /**
    * Runs the command under a second conmon in exec mode, as CRI-O's ExecSync does. A plain {@code runc exec}
    * cannot be used: it copies the process's output through pipes of its own and waits for their EOF, so it hangs
@@ -529,16 +564,11 @@ final class ConmonRuntime implements OciRuntime {
     if (s.status() != ContainerState.Status.RUNNING) {
       throw BerthException.failedPrecondition("container %s is not running", id);
     }
-    RuntimeSpec spec = RuntimeSpec.readFrom(bundle(id));
-    RuntimeSpec.Process base = spec.process();
-    RuntimeSpec.Process process = new RuntimeSpec.Process(false, base.user(), List.copyOf(command), base.env(),
-        base.cwd(), base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(),
-        base.apparmorProfile(), base.selinuxLabel());
     String tag = "exec-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     Path dir = persistDir(id).resolve(tag);
     try {
       Files.createDirectories(dir.resolve("exits"));
-      Files.writeString(dir.resolve("process.json"), JSON.writeValueAsString(process));
+      Files.writeString(dir.resolve("process.json"), JSON.writeValueAsString(execProcess(id, command)));
       Path fifo = dir.resolve("sync");
       Syscalls.mknod(fifo.toString(), Syscalls.S_IFIFO | 0600, 0, 0);
       List<String> args = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 3>\"$0\"", fifo.toString()));

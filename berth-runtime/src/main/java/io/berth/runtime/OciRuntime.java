@@ -67,6 +67,13 @@ public interface OciRuntime {
   void attach(String id, java.io.InputStream stdin, java.io.OutputStream stdout, java.io.OutputStream stderr)
       throws java.io.IOException;
 
+  /**
+   * Starts {@code command} in the running container for a streaming exec, with the container's process settings
+   * (user, env, cwd, capabilities), with pipes or, when {@code tty}, a terminal that starts at {@code columns} x
+   * {@code rows} (0: unknown). The caller owns the session and closes it.
+   */
+  ExecSession exec(String id, List<String> command, boolean tty, int columns, int rows);
+
   /** Resizes the terminal of a container created with one (conmon's control FIFO). */
   void resizeTerminal(String id, int width, int height);
 

@@ -22,12 +22,12 @@ import java.util.zip.Inflater;
  * (only the dictionary is shared). {@code flowControl} makes it announce SETTINGS and send WINDOW_UPDATEs, checking
  * that the server never exceeds the window; without it, it behaves like moby/spdystream (no flow control at all).
  */
-final class SpdyTestClient implements AutoCloseable {
-  static final int WINDOW = 65536;
+public final class SpdyTestClient implements AutoCloseable {
+  public static final int WINDOW = 65536;
 
-  final int status;
-  final Map<String, String> responseHeaders = new LinkedHashMap<>();
-  final String responseBody;
+  public final int status;
+  public final Map<String, String> responseHeaders = new LinkedHashMap<>();
+  public final String responseBody;
   private final Socket socket;
   private final DataInputStream in;
   private final DataOutputStream out;
@@ -37,24 +37,24 @@ final class SpdyTestClient implements AutoCloseable {
   private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
   private int nextId = 1;
   private Thread reader;
-  volatile boolean goAway;
-  volatile boolean eof;
-  volatile String protocolViolation;
+  public volatile boolean goAway;
+  public volatile boolean eof;
+  public volatile String protocolViolation;
 
-  final class Stream {
-    final int id;
-    final ByteArrayOutputStream data = new ByteArrayOutputStream();
-    boolean replied;
-    boolean fin;
-    boolean reset;
-    int unacked;
-    int sendWindow = WINDOW;
+  public final class Stream {
+    public final int id;
+    public final ByteArrayOutputStream data = new ByteArrayOutputStream();
+    public boolean replied;
+    public boolean fin;
+    public boolean reset;
+    public int unacked;
+    public int sendWindow = WINDOW;
 
-    Stream(int id) {
+    public Stream(int id) {
       this.id = id;
     }
 
-    void write(byte[] b) throws IOException {
+    public void write(byte[] b) throws IOException {
       for (int off = 0; off < b.length; ) {
         int n = Math.min(8192, b.length - off);
         if (flowControl) {
@@ -70,11 +70,11 @@ final class SpdyTestClient implements AutoCloseable {
       }
     }
 
-    void write(String s) throws IOException {
+    public void write(String s) throws IOException {
       write(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    void closeWrite() throws IOException {
+    public void closeWrite() throws IOException {
       synchronized (out) {
         out.writeInt(id);
         out.writeInt(0x01000000);
@@ -82,14 +82,14 @@ final class SpdyTestClient implements AutoCloseable {
       }
     }
 
-    void rst() throws IOException {
+    public void rst() throws IOException {
       byte[] p = new byte[8];
       java.nio.ByteBuffer.wrap(p).putInt(id).putInt(5);
       control(3, 0, p);
     }
 
     /** Waits for the server's FIN (or RST, or the end of the connection) and returns everything received. */
-    String readAll() throws InterruptedException {
+    public String readAll() throws InterruptedException {
       synchronized (SpdyTestClient.this) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!fin && !reset && !eof) {
@@ -103,14 +103,14 @@ final class SpdyTestClient implements AutoCloseable {
       }
     }
 
-    int size() {
+    public int size() {
       synchronized (SpdyTestClient.this) {
         return data.size();
       }
     }
 
     /** Waits until the received text contains {@code s}. */
-    void await(String s) throws InterruptedException {
+    public void await(String s) throws InterruptedException {
       synchronized (SpdyTestClient.this) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!data.toString(StandardCharsets.UTF_8).contains(s)) {
@@ -157,11 +157,11 @@ final class SpdyTestClient implements AutoCloseable {
   }
 
   /** Sends the upgrade request; returns a client whose status is the HTTP status (101 on success). */
-  static SpdyTestClient connect(String url, boolean flowControl, String... protocols) throws IOException {
+  public static SpdyTestClient connect(String url, boolean flowControl, String... protocols) throws IOException {
     return connectWithUpgrade(url, flowControl, "SPDY/3.1", protocols);
   }
 
-  static SpdyTestClient connectWithUpgrade(String url, boolean flowControl, String upgrade, String... protocols)
+  public static SpdyTestClient connectWithUpgrade(String url, boolean flowControl, String upgrade, String... protocols)
       throws IOException {
     java.net.URI u = java.net.URI.create(url);
     Socket s = new Socket(u.getHost(), u.getPort());
@@ -219,7 +219,7 @@ final class SpdyTestClient implements AutoCloseable {
   }
 
   /** Opens a stream and waits for its SYN_REPLY (client-go's CreateStream does the same). */
-  Stream open(Map<String, String> headers) throws IOException, InterruptedException {
+  public Stream open(Map<String, String> headers) throws IOException, InterruptedException {
     Stream st;
     synchronized (this) {
       st = new Stream(nextId);
@@ -260,7 +260,7 @@ final class SpdyTestClient implements AutoCloseable {
     return st;
   }
 
-  Stream open(String... kv) throws IOException, InterruptedException {
+  public Stream open(String... kv) throws IOException, InterruptedException {
     Map<String, String> h = new LinkedHashMap<>();
     for (int i = 0; i < kv.length; i += 2) {
       h.put(kv[i], kv[i + 1]);
@@ -280,7 +280,7 @@ final class SpdyTestClient implements AutoCloseable {
     return o.toByteArray();
   }
 
-  void control(int type, int flags, byte[] payload) throws IOException {
+  public void control(int type, int flags, byte[] payload) throws IOException {
     synchronized (out) {
       out.writeShort(0x8003);
       out.writeShort(type);
@@ -416,7 +416,7 @@ final class SpdyTestClient implements AutoCloseable {
   }
 
   /** Waits until the server has closed the TCP connection. */
-  void awaitEof() throws InterruptedException {
+  public void awaitEof() throws InterruptedException {
     synchronized (this) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (!eof) {
@@ -430,7 +430,7 @@ final class SpdyTestClient implements AutoCloseable {
   }
 
   /** Drops the TCP connection without any SPDY goodbye, as a vanished client does. */
-  void abort() throws IOException {
+  public void abort() throws IOException {
     socket.setSoLinger(true, 0);
     socket.close();
   }
@@ -449,7 +449,7 @@ final class SpdyTestClient implements AutoCloseable {
     inflater.end();
   }
 
-  static List<String> list(String... s) {
+  public static List<String> list(String... s) {
     return new ArrayList<>(List.of(s));
   }
 }

@@ -19,10 +19,10 @@ import java.util.concurrent.TimeUnit;
  * A small RFC 6455 client speaking Kubernetes channel messages, written apart from the server: masked frames out,
  * per-channel byte logs in (the channel byte stripped; base64 decoded for the base64 subprotocols).
  */
-final class WebSocketTestClient implements AutoCloseable {
-  final int status;
-  final Map<String, String> responseHeaders = new LinkedHashMap<>();
-  final String responseBody;
+public final class WebSocketTestClient implements AutoCloseable {
+  public final int status;
+  public final Map<String, String> responseHeaders = new LinkedHashMap<>();
+  public final String responseBody;
   private final Socket socket;
   private final OutputStream out;
   private final DataInputStream in;
@@ -31,8 +31,8 @@ final class WebSocketTestClient implements AutoCloseable {
   private final Map<Integer, Integer> messageCounts = new LinkedHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private Thread reader;
-  volatile boolean closeReceived;
-  volatile boolean eof;
+  public volatile boolean closeReceived;
+  public volatile boolean eof;
 
   private WebSocketTestClient(Socket socket, InputStream in, int status, String body, boolean base64)
       throws IOException {
@@ -44,7 +44,7 @@ final class WebSocketTestClient implements AutoCloseable {
     this.base64 = base64;
   }
 
-  static WebSocketTestClient connect(String url, String... protocols) throws Exception {
+  public static WebSocketTestClient connect(String url, String... protocols) throws Exception {
     java.net.URI u = java.net.URI.create(url);
     Socket s = new Socket(u.getHost(), u.getPort());
     s.setSoTimeout(30_000);
@@ -98,7 +98,7 @@ final class WebSocketTestClient implements AutoCloseable {
     return b.toString(StandardCharsets.ISO_8859_1);
   }
 
-  void send(int channel, byte[] data) throws IOException {
+  public void send(int channel, byte[] data) throws IOException {
     byte[] payload;
     int op;
     if (base64) {
@@ -114,11 +114,11 @@ final class WebSocketTestClient implements AutoCloseable {
     frame(op, payload);
   }
 
-  void send(int channel, String s) throws IOException {
+  public void send(int channel, String s) throws IOException {
     send(channel, s.getBytes(StandardCharsets.UTF_8));
   }
 
-  synchronized void frame(int op, byte[] payload) throws IOException {
+  public synchronized void frame(int op, byte[] payload) throws IOException {
     ByteArrayOutputStream f = new ByteArrayOutputStream();
     f.write(0x80 | op);
     if (payload.length < 126) {
@@ -195,22 +195,22 @@ final class WebSocketTestClient implements AutoCloseable {
     }
   }
 
-  synchronized String channel(int ch) {
+  public synchronized String channel(int ch) {
     ByteArrayOutputStream b = channels.get(ch);
     return b == null ? "" : b.toString(StandardCharsets.UTF_8);
   }
 
-  synchronized byte[] channelBytes(int ch) {
+  public synchronized byte[] channelBytes(int ch) {
     ByteArrayOutputStream b = channels.get(ch);
     return b == null ? new byte[0] : b.toByteArray();
   }
 
-  synchronized int messages(int ch) {
+  public synchronized int messages(int ch) {
     return messageCounts.getOrDefault(ch, 0);
   }
 
   /** Waits until channel {@code ch} holds at least {@code n} bytes. */
-  synchronized void awaitBytes(int ch, int n) throws InterruptedException {
+  public synchronized void awaitBytes(int ch, int n) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (channelBytes(ch).length < n) {
       long left = deadline - System.nanoTime();
@@ -221,7 +221,7 @@ final class WebSocketTestClient implements AutoCloseable {
     }
   }
 
-  synchronized void await(int ch, String s) throws InterruptedException {
+  public synchronized void await(int ch, String s) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!channel(ch).contains(s)) {
       long left = deadline - System.nanoTime();
@@ -233,7 +233,7 @@ final class WebSocketTestClient implements AutoCloseable {
   }
 
   /** Waits for the server's close frame and the end of the TCP stream. */
-  synchronized void awaitClosed() throws InterruptedException {
+  public synchronized void awaitClosed() throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!eof) {
       long left = deadline - System.nanoTime();
@@ -244,7 +244,7 @@ final class WebSocketTestClient implements AutoCloseable {
     }
   }
 
-  void abort() throws IOException {
+  public void abort() throws IOException {
     socket.setSoLinger(true, 0);
     socket.close();
   }
