@@ -17,9 +17,10 @@ import java.util.function.Consumer;
  * ListMetricDescriptors, ListPodSandboxMetrics and StreamPodSandboxMetrics: the cAdvisor metrics of
  * {@link CadvisorMetrics} for every ready pod (its network) and its running containers (their cgroups), as
  * containerd's {@code list_pod_sandbox_metrics_linux.go} selects them. Figures are read when asked (a container's
- * cgroup files, and its pod's namespace counters through {@link PodNetworkCounters}); cgroup metrics therefore carry
- * timestamp 0 and network metrics the time their counters were read, as api.proto asks ("Timestamp should be 0 if
- * the metric was gathered live").
+ * cgroup files, and its pod's namespace counters through {@link PodNetworkCounters}); metrics therefore carry
+ * timestamp 0, except network metrics taken from the counters' one-second cache, which carry the time they were
+ * read, as api.proto asks ("Timestamp should be 0 if the metric was gathered live. If it was cached, the Timestamp
+ * should reflect the time in nanoseconds it was collected").
  */
 final class ListPodSandboxMetrics {
   /** Pods per StreamPodSandboxMetrics message; each pod is in exactly one message. */
@@ -65,7 +66,7 @@ final class ListPodSandboxMetrics {
       PodNetworkCounters.Reading r = net.get(s.id());
       if (r != null) {
         pod.addAllMetrics(CadvisorMetrics.pod(CadvisorMetrics.podLabels(meta.getName(), meta.getNamespace(), s.id()),
-            r.interfaces(), r.timestamp()));
+            r.interfaces(), r.live() ? 0 : r.timestamp()));
       }
       for (Container c : st.containersOf(s.id())) {
         ContainerRecord cr = c.record();

@@ -23,8 +23,11 @@ import java.util.function.LongSupplier;
 final class PodNetworkCounters {
   static final long TTL_NANOS = 1_000_000_000L;
 
-  /** The counters of one pod's namespace and the wall-clock time (ns since the epoch) they were read. */
-  record Reading(long timestamp, Path netns, List<InterfaceStats> interfaces) {
+  /**
+   * The counters of one pod's namespace and the wall-clock time (ns since the epoch) they were read; {@code live}
+   * when read for this very call rather than taken from the cache.
+   */
+  record Reading(long timestamp, Path netns, List<InterfaceStats> interfaces, boolean live) {
     /** CNI's interface ({@code eth0}), else the first that is not {@code lo} (containerd's rule). */
     Optional<InterfaceStats> defaultInterface() {
       return interfaces.stream().filter(i -> i.name().equals(PodNetwork.POD_INTERFACE)).findFirst()
@@ -63,7 +66,7 @@ final class PodNetworkCounters {
       Path netns = Path.of(s.record().getNetnsPath());
       Cached c = cache.get(s.id());
       if (c != null && now - c.atNanos() < TTL_NANOS && c.reading().netns().equals(netns)) {
-        out.put(s.id(), c.reading());
+        out.put(s.id(), c.reading());  // stored with live = false
       } else {
         stale.put(netns, s.id());
       }
@@ -78,8 +81,8 @@ final class PodNetworkCounters {
           cache.remove(id);
           return;
         }
-        Reading r = new Reading(at, netns, List.copyOf(ifaces));
-        cache.put(id, new Cached(readAt, r));
+        Reading r = new Reading(at, netns, List.copyOf(ifaces), true);
+        cache.put(id, new Cached(readAt, new Reading(at, netns, r.interfaces(), false)));
         out.put(id, r);
       });
     }

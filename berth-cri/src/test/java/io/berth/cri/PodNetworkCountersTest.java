@@ -55,10 +55,15 @@ class PodNetworkCountersTest {
   @Test
   void read_withinTtl_cachedThenReadAgainAfter() {
     Sandbox a = pod("a", "/run/ns/a");
-    assertThat(counters.read(a).orElseThrow().interfaces().get(1).rxBytes()).isEqualTo(100);
+    PodNetworkCounters.Reading first = counters.read(a).orElseThrow();
+    assertThat(first.interfaces().get(1).rxBytes()).isEqualTo(100);
+    assertThat(first.live()).isTrue();
     rx.set(500);
     clock.addAndGet(PodNetworkCounters.TTL_NANOS - 1);
-    assertThat(counters.read(a).orElseThrow().interfaces().get(1).rxBytes()).isEqualTo(100);
+    PodNetworkCounters.Reading cached = counters.read(a).orElseThrow();
+    assertThat(cached.interfaces().get(1).rxBytes()).isEqualTo(100);
+    assertThat(cached.live()).as("from the cache").isFalse();
+    assertThat(cached.timestamp()).isEqualTo(first.timestamp());
     assertThat(reads).hasSize(1);
     clock.addAndGet(1);
     assertThat(counters.read(a).orElseThrow().interfaces().get(1).rxBytes()).isEqualTo(500);
@@ -78,7 +83,7 @@ class PodNetworkCountersTest {
   void networkUsage_interfacesWithoutLoAndEth0AsDefault() {
     NetworkUsage n = Stats.networkUsage(new PodNetworkCounters.Reading(5, Path.of("/x"), List.of(
         new InterfaceStats("lo", 1, 1, 0, 0, 1, 1, 0, 0), new InterfaceStats("net1", 7, 1, 0, 0, 8, 1, 0, 0),
-        new InterfaceStats("eth0", 10, 1, 2, 0, 20, 1, 3, 0))));
+        new InterfaceStats("eth0", 10, 1, 2, 0, 20, 1, 3, 0)), true));
     assertThat(n.getTimestamp()).isEqualTo(5);
     assertThat(n.getInterfacesList()).extracting(i -> i.getName()).containsExactly("net1", "eth0");
     assertThat(n.getDefaultInterface().getName()).isEqualTo("eth0");
@@ -91,7 +96,8 @@ class PodNetworkCountersTest {
   @Test
   void networkUsage_noEth0_firstInterfaceButLoIsDefault() {
     NetworkUsage n = Stats.networkUsage(new PodNetworkCounters.Reading(5, Path.of("/x"), List.of(
-        new InterfaceStats("lo", 1, 1, 0, 0, 1, 1, 0, 0), new InterfaceStats("net1", 7, 1, 0, 0, 8, 1, 0, 0))));
+        new InterfaceStats("lo", 1, 1, 0, 0, 1, 1, 0, 0), new InterfaceStats("net1", 7, 1, 0, 0, 8, 1, 0, 0)),
+        true));
     assertThat(n.getDefaultInterface().getName()).isEqualTo("net1");
   }
 }
