@@ -90,7 +90,9 @@ final class Stats {
       throw BerthException.invalidArgument("pod sandbox id is empty");
     }
     Sandbox s = st.sandboxes.get(req.getPodSandboxId());
-    return PodSandboxStatsResponse.newBuilder().setStats(podStats(s, network.read(s).orElse(null))).build();
+    // a pod that is not ready has had its network torn down (only lo, if the namespace is still there)
+    PodNetworkCounters.Reading net = s.ready() ? network.read(s).orElse(null) : null;
+    return PodSandboxStatsResponse.newBuilder().setStats(podStats(s, net)).build();
   }
 
   ListPodSandboxStatsResponse listPodSandboxStats(ListPodSandboxStatsRequest req) {

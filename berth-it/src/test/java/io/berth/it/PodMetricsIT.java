@@ -279,8 +279,10 @@ class PodMetricsIT {
     assertThat(podMetrics(podId).orElseThrow().getContainerMetricsList()).extracting(ContainerMetrics::getContainerId)
         .containsExactly(b);
 
+    assertThat(podStats(podId).getLinux().hasNetwork()).isTrue();
     berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
     assertThat(podMetrics(podId)).isEmpty();
+    assertThat(podStats(podId).getLinux().hasNetwork()).as("network torn down").isFalse();
     assertThat(berthd.runtime().listPodSandboxStats(ListPodSandboxStatsRequest.getDefaultInstance())
         .getStatsList()).extracting(s -> s.getAttributes().getId()).doesNotContain(podId);
   }
