@@ -27,6 +27,7 @@ import picocli.CommandLine.ScopeType;
             PodCommands.Stopp.class, PodCommands.Rmp.class,
             ContainerCommands.Exec.class, ContainerCommands.Attach.class, PodCommands.PortForward.class,
             ContainerCommands.Stats.class, ContainerCommands.Events.class, PodCommands.Startup.class,
+            PodCommands.Metrics.class,
             RunCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -1,9 +1,16 @@
 package io.berth.cli;
 
+import io.berth.cri.api.ListMetricDescriptorsRequest;
+import io.berth.cri.api.ListPodSandboxMetricsRequest;
+import io.berth.cri.api.ListPodSandboxMetricsResponse;
 import io.berth.cri.api.ListPodSandboxRequest;
 import io.berth.cri.api.ListPodSandboxResponse;
+import io.berth.cri.api.Metric;
+import io.berth.cri.api.MetricDescriptor;
+import io.berth.cri.api.MetricType;
 import io.berth.cri.api.PodSandbox;
 import io.berth.cri.api.PodSandboxFilter;
+import io.berth.cri.api.PodSandboxMetrics;
 import io.berth.cri.api.PodSandboxState;
 import io.berth.cri.api.PodSandboxStateValue;
 import io.berth.cri.api.PodSandboxStatusRequest;
@@ -184,6 +191,82 @@ final class PodCommands {
                         StartupTimingsRequest.newBuilder().setPodSandboxId(Ids.pod(client, pod)).build());
                 Berthctl.out(spec).print(format == Output.Format.json ? Output.json(r) + "\n" : timingsTable(r).render());
             }
+        }
+    }
+
+    @Command(name = "metrics", description = "Print pods' cAdvisor metrics (CRI ListPodSandboxMetrics) in the "
+            + "Prometheus text format, as the kubelet's /metrics/cadvisor serves them.")
+    static final class Metrics implements Runnable {
+        @Spec CommandSpec spec;
+        @Parameters(arity = "0..1", paramLabel = "POD", description = "Only this pod (default: every ready pod).")
+        String pod;
+        @Option(names = "--name", paramLabel = "TEXT", description = "Only metrics whose name contains this.")
+        String name;
+        @Option(names = {"-o", "--output"}, defaultValue = "table",
+                description = "table (Prometheus text) or json.") Output.Format format;
+
+        @Override
+        public void run() {
+            try (CriClient client = Berthctl.connect()) {
+                String id = pod == null ? null : Ids.pod(client, pod);
+                List<MetricDescriptor> descriptors = client.runtime()
+                        .listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance()).getDescriptorsList();
+                List<PodSandboxMetrics> pods = client.runtime()
+                        .listPodSandboxMetrics(ListPodSandboxMetricsRequest.getDefaultInstance()).getPodMetricsList()
+                        .stream().filter(p -> id == null || p.getPodSandboxId().equals(id)).toList();
+                PrintWriter out = Berthctl.out(spec);
+                if (format == Output.Format.json) {
+                    out.println(Output.json(ListPodSandboxMetricsResponse.newBuilder().addAllPodMetrics(pods).build()));
+                } else {
+                    out.print(prometheusText(descriptors, pods, name == null ? "" : name));
+                }
+            }
+        }
+    }
+
+    /**
+     * The Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/) of the pods'
+     * metrics, grouped by descriptor; metrics without a descriptor are dropped, as the kubelet drops them.
+     */
+    static String prometheusText(List<MetricDescriptor> descriptors, List<PodSandboxMetrics> pods, String nameFilter) {
+        java.util.Map<String, List<Metric>> byName = new java.util.LinkedHashMap<>();
+        descriptors.forEach(d -> byName.put(d.getName(), new ArrayList<>()));
+        for (PodSandboxMetrics p : pods) {
+            p.getMetricsList().forEach(m -> add(byName, m));
+            p.getContainerMetricsList().forEach(c -> c.getMetricsList().forEach(m -> add(byName, m)));
+        }
+        StringBuilder sb = new StringBuilder();
+        for (MetricDescriptor d : descriptors) {
+            List<Metric> ms = byName.get(d.getName());
+            if (ms.isEmpty() || !d.getName().contains(nameFilter)) {
+                continue;
+            }
+            sb.append("# HELP ").append(d.getName()).append(' ')
+                    .append(d.getHelp().replace("\\", "\\\\").replace("\n", "\\n")).append('\n');
+            sb.append("# TYPE ").append(d.getName()).append(' ')
+                    .append(ms.getFirst().getMetricType() == MetricType.COUNTER ? "counter" : "gauge").append('\n');
+            for (Metric m : ms) {
+                sb.append(d.getName()).append('{');
+                for (int i = 0; i < Math.min(d.getLabelKeysCount(), m.getLabelValuesCount()); i++) {
+                    sb.append(i > 0 ? "," : "").append(d.getLabelKeys(i)).append("=\"")
+                            .append(m.getLabelValues(i).replace("\\", "\\\\").replace("\"", "\\\"")
+                                    .replace("\n", "\\n"))
+                            .append('"');
+                }
+                sb.append("} ").append(Long.toUnsignedString(m.getValue().getValue()));
+                if (m.getTimestamp() != 0) {
+                    sb.append(' ').append(m.getTimestamp() / 1_000_000L);
+                }
+                sb.append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void add(java.util.Map<String, List<Metric>> byName, Metric m) {
+        List<Metric> l = byName.get(m.getName());
+        if (l != null) {
+            l.add(m);
         }
     }
 

@@ -257,4 +257,39 @@ class RenderingTest {
         assertThatThrownBy(() -> Ids.unique("a", List.of("ab", "ac"), List.of())).isInstanceOf(CliException.class)
                 .hasMessageContaining("ambiguous");
     }
+
+    @Test
+    void prometheusText_podAndContainerMetrics_helpTypeAndSamplesPerDescriptor() {
+        List<io.berth.cri.api.MetricDescriptor> descriptors = List.of(
+                io.berth.cri.api.MetricDescriptor.newBuilder().setName("container_memory_usage_bytes")
+                        .setHelp("Current memory usage in bytes").addAllLabelKeys(List.of("pod", "container")).build(),
+                io.berth.cri.api.MetricDescriptor.newBuilder().setName("container_network_receive_bytes_total")
+                        .setHelp("Cumulative count of bytes received")
+                        .addAllLabelKeys(List.of("pod", "container", "interface")).build(),
+                io.berth.cri.api.MetricDescriptor.newBuilder().setName("container_threads").setHelp("unused").build());
+        io.berth.cri.api.PodSandboxMetrics pod = io.berth.cri.api.PodSandboxMetrics.newBuilder().setPodSandboxId("p")
+                .addMetrics(metric("container_network_receive_bytes_total", io.berth.cri.api.MetricType.COUNTER,
+                        1234, 1_700_000_000_123_456_789L, "web", "", "eth0"))
+                .addContainerMetrics(io.berth.cri.api.ContainerMetrics.newBuilder().setContainerId("c")
+                        .addMetrics(metric("container_memory_usage_bytes", io.berth.cri.api.MetricType.GAUGE,
+                                4096, 0, "web", "say \"hi\""))
+                        .addMetrics(metric("undescribed", io.berth.cri.api.MetricType.GAUGE, 1, 0, "web", "x")))
+                .build();
+        assertThat(PodCommands.prometheusText(descriptors, List.of(pod), "")).isEqualTo("""
+                # HELP container_memory_usage_bytes Current memory usage in bytes
+                # TYPE container_memory_usage_bytes gauge
+                container_memory_usage_bytes{pod="web",container="say \\"hi\\""} 4096
+                # HELP container_network_receive_bytes_total Cumulative count of bytes received
+                # TYPE container_network_receive_bytes_total counter
+                container_network_receive_bytes_total{pod="web",container="",interface="eth0"} 1234 1700000000123
+                """);
+        assertThat(PodCommands.prometheusText(descriptors, List.of(pod), "network")).startsWith(
+                "# HELP container_network_receive_bytes_total").doesNotContain("memory");
+    }
+
+    private static io.berth.cri.api.Metric metric(String name, io.berth.cri.api.MetricType type, long value,
+            long timestamp, String... labels) {
+        return io.berth.cri.api.Metric.newBuilder().setName(name).setMetricType(type).setTimestamp(timestamp)
+                .addAllLabelValues(List.of(labels)).setValue(UInt64Value.newBuilder().setValue(value)).build();
+    }
 }

@@ -21,6 +21,7 @@ final class PodRuntimeService extends CriRuntimeService {
   private final ContainerOps ops;
   private final Streams streams;
   private final Stats stats;
+  private final ListPodSandboxMetrics metrics;
 
   PodRuntimeService(Rpc rpc, RuntimeInfo info, RuntimeState st, StreamingServer streaming, String cgroupDriver) {
     super(rpc, info);
@@ -36,7 +37,10 @@ final class PodRuntimeService extends CriRuntimeService {
     this.queries = new Queries(st, views);
     this.ops = new ContainerOps(st, views);
     this.streams = new Streams(st, views, streaming);
-    this.stats = new Stats(st, cgroupDriver, CgroupStats.host());
+    CgroupStats cgroups = CgroupStats.host();
+    PodNetworkCounters network = new PodNetworkCounters(st.network);
+    this.stats = new Stats(st, cgroupDriver, cgroups, network);
+    this.metrics = new ListPodSandboxMetrics(st, stats, cgroups, network);
   }
 
   @Override
@@ -59,6 +63,24 @@ final class PodRuntimeService extends CriRuntimeService {
   @Override
   public void listPodSandboxStats(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
     rpc.unary("ListPodSandboxStats", Level.TRACE, req, out, null, () -> stats.listPodSandboxStats(req));
+  }
+
+  @Override
+  public void listMetricDescriptors(ListMetricDescriptorsRequest req,
+      StreamObserver<ListMetricDescriptorsResponse> out) {
+    rpc.unary("ListMetricDescriptors", Level.TRACE, req, out, null, metrics::descriptors);
+  }
+
+  @Override
+  public void listPodSandboxMetrics(ListPodSandboxMetricsRequest req,
+      StreamObserver<ListPodSandboxMetricsResponse> out) {
+    rpc.unary("ListPodSandboxMetrics", Level.TRACE, req, out, null, metrics::list);
+  }
+
+  @Override
+  public void streamPodSandboxMetrics(StreamPodSandboxMetricsRequest req,
+      StreamObserver<StreamPodSandboxMetricsResponse> out) {
+    rpc.stream("StreamPodSandboxMetrics", req, out, metrics::stream);
   }
 
   Streams streams() {

@@ -59,6 +59,39 @@ final class Rpc {
     }
   }
 
+  /**
+   * A server-streaming List variant (polled, so logged at TRACE): the handler sends its messages through the
+   * consumer; the stream is completed after it returns, or ends with the mapped status if it throws.
+   */
+  <Q, R> void stream(String method, Q request, StreamObserver<R> out, java.util.function.Consumer<
+      java.util.function.Consumer<R>> handler) {
+    long start = System.nanoTime();
+    MDC.put("cri.method", method);
+    try {
+      if (log.isTraceEnabled()) {
+        log.trace("{}", method);
+      }
+      handler.accept(out::onNext);
+      metrics.observe(method, "OK", System.nanoTime() - start);
+      out.onCompleted();
+    } catch (Throwable t) {
+      Status status = toStatus(t);
+      metrics.observe(method, status.getCode().name(), System.nanoTime() - start);
+      if (status.getCode() == Status.Code.INTERNAL) {
+        log.error("{} failed", method, t);
+      } else {
+        log.warn("{} failed: {} {}", method, status.getCode(), status.getDescription());
+      }
+      try {
+        out.onError(status.asRuntimeException());
+      } catch (RuntimeException e) {
+        // the client went away meanwhile
+      }
+    } finally {
+      MDC.clear();
+    }
+  }
+
   static Status toStatus(Throwable t) {
     return switch (t) {
       case BerthException e ->

@@ -16,6 +16,8 @@ import io.berth.cri.api.ListContainerStatsResponse;
 import io.berth.cri.api.ListPodSandboxStatsRequest;
 import io.berth.cri.api.ListPodSandboxStatsResponse;
 import io.berth.cri.api.MemoryUsage;
+import io.berth.cri.api.NetworkInterfaceUsage;
+import io.berth.cri.api.NetworkUsage;
 import io.berth.cri.api.PodSandboxAttributes;
 import io.berth.cri.api.PodSandboxStats;
 import io.berth.cri.api.PodSandboxStatsFilter;
@@ -23,14 +25,20 @@ import io.berth.cri.api.PodSandboxStatsRequest;
 import io.berth.cri.api.PodSandboxStatsResponse;
 import io.berth.cri.api.UInt64Value;
 import io.berth.cri.api.ext.ContainerRecord;
+import io.berth.network.PodNetwork.InterfaceStats;
 import io.berth.oci.SpecGenerator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Container and pod stats from the kernel's cgroup files: read directly per call (a few small files per container,
  * no fan-out to runtimes or monitors), CPU rate (nano-cores) from the previous reading of the same cgroup, and
- * writable-layer usage cached for {@link #LAYER_TTL_NANOS} because measuring it walks the layer.
+ * writable-layer usage cached for {@link #LAYER_TTL_NANOS} because measuring it walks the layer. A pod's network is
+ * the counters of the interfaces in its network namespace ({@link PodNetworkCounters}: read in one batch for a
+ * List call, kept for a second).
  */
 final class Stats {
   static final long LAYER_TTL_NANOS = 10_000_000_000L;
@@ -42,13 +50,15 @@ final class Stats {
   private final RuntimeState st;
   private final String cgroupDriver;
   private final CgroupStats cgroups;
+  private final PodNetworkCounters network;
   private final Map<String, Sample> lastCpu = new ConcurrentHashMap<>();
   private final Map<String, LayerUsage> layers = new ConcurrentHashMap<>();
 
-  Stats(RuntimeState st, String cgroupDriver, CgroupStats cgroups) {
+  Stats(RuntimeState st, String cgroupDriver, CgroupStats cgroups, PodNetworkCounters network) {
     this.st = st;
     this.cgroupDriver = cgroupDriver;
     this.cgroups = cgroups;
+    this.network = network;
   }
 
   ContainerStatsResponse containerStats(ContainerStatsRequest req) {
@@ -79,24 +89,33 @@ final class Stats {
     if (req.getPodSandboxId().isEmpty()) {
       throw BerthException.invalidArgument("pod sandbox id is empty");
     }
-    return PodSandboxStatsResponse.newBuilder().setStats(podStats(st.sandboxes.get(req.getPodSandboxId()))).build();
+    Sandbox s = st.sandboxes.get(req.getPodSandboxId());
+    // a pod that is not ready has had its network torn down (only lo, if the namespace is still there)
+    PodNetworkCounters.Reading net = s.ready() ? network.read(s).orElse(null) : null;
+    return PodSandboxStatsResponse.newBuilder().setStats(podStats(s, net)).build();
   }
 
   ListPodSandboxStatsResponse listPodSandboxStats(ListPodSandboxStatsRequest req) {
     forgetRemoved();
     PodSandboxStatsFilter f = req.getFilter();
-    ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
+    List<Sandbox> selected = new ArrayList<>();
     for (Sandbox s : st.sandboxes.all()) {
       if (!s.ready() || !f.getId().isEmpty() && !s.id().startsWith(f.getId())
           || !Labels.match(f.getLabelSelectorMap(), s.record().getConfig().getLabelsMap())) {
         continue;
       }
-      b.addStats(podStats(s));
+      selected.add(s);
+    }
+    Map<String, PodNetworkCounters.Reading> net = network.read(selected);
+    ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
+    for (Sandbox s : selected) {
+      b.addStats(podStats(s, net.get(s.id())));
     }
     return b.build();
   }
 
-  private PodSandboxStats podStats(Sandbox s) {
+  /** {@code net} is null for a host-network pod or a namespace that could not be read: no network figures then. */
+  private PodSandboxStats podStats(Sandbox s, PodNetworkCounters.Reading net) {
     var r = s.record();
     LinuxPodSandboxStats.Builder linux = LinuxPodSandboxStats.newBuilder();
     long now = System.currentTimeMillis() * 1_000_000L;
@@ -118,11 +137,41 @@ final class Stats {
     linux.setCpu(CpuUsage.newBuilder().setTimestamp(now).setUsageCoreNanoSeconds(u64(cpu))
         .setUsageNanoCores(u64(nanoCores)));
     linux.setMemory(MemoryUsage.newBuilder().setTimestamp(now).setUsageBytes(u64(mem)).setWorkingSetBytes(u64(ws)));
+    if (net != null) {
+      linux.setNetwork(networkUsage(net));
+    }
     return PodSandboxStats.newBuilder()
         .setAttributes(PodSandboxAttributes.newBuilder().setId(s.id()).setMetadata(r.getConfig().getMetadata())
             .putAllLabels(r.getConfig().getLabelsMap()).putAllAnnotations(r.getConfig().getAnnotationsMap()))
         .setLinux(linux)
         .build();
+  }
+
+  /**
+   * The CRI form of a pod's counters: every interface but {@code lo}, and CNI's {@code eth0} (else the first) as the
+   * default, as containerd reports them.
+   */
+  static NetworkUsage networkUsage(PodNetworkCounters.Reading net) {
+    NetworkUsage.Builder n = NetworkUsage.newBuilder().setTimestamp(net.timestamp());
+    for (InterfaceStats i : net.interfaces()) {
+      if (!i.name().equals("lo")) {
+        n.addInterfaces(interfaceUsage(i));
+      }
+    }
+    net.defaultInterface().ifPresent(i -> n.setDefaultInterface(interfaceUsage(i)));
+    return n.build();
+  }
+
+  private static NetworkInterfaceUsage interfaceUsage(InterfaceStats i) {
+    return NetworkInterfaceUsage.newBuilder().setName(i.name()).setRxBytes(u64(i.rxBytes()))
+        .setRxErrors(u64(i.rxErrors())).setTxBytes(u64(i.txBytes())).setTxErrors(u64(i.txErrors())).build();
+  }
+
+  /** The container's cgroup, as the spec generator placed it under its pod's cgroup parent. */
+  String cgroupPath(Container c) {
+    String parent = st.sandboxes.find(c.sandboxId()).map(s -> s.record().getConfig().getLinux().getCgroupParent())
+        .orElse("");
+    return SpecGenerator.cgroupsPath(parent, c.id(), cgroupDriver);
   }
 
   ContainerStats stats(Container c) {
@@ -132,10 +181,7 @@ final class Stats {
     ContainerStats.Builder b = ContainerStats.newBuilder().setAttributes(ContainerAttributes.newBuilder()
         .setId(c.id()).setMetadata(r.getConfig().getMetadata()).putAllLabels(r.getConfig().getLabelsMap())
         .putAllAnnotations(r.getConfig().getAnnotationsMap()));
-    String parent = st.sandboxes.find(c.sandboxId()).map(s -> s.record().getConfig().getLinux().getCgroupParent())
-        .orElse("");
-    String path = SpecGenerator.cgroupsPath(parent, c.id(), cgroupDriver);
-    cgroups.read(path).ifPresent(x -> {
+    cgroups.read(cgroupPath(c)).ifPresent(x -> {
       CpuUsage.Builder cpu = CpuUsage.newBuilder().setTimestamp(wall).setUsageCoreNanoSeconds(u64(x.cpuUsageNanos()));
       Sample prev = lastCpu.put(c.id(), new Sample(now, x.cpuUsageNanos()));
       if (prev != null && now > prev.atNanos() && x.cpuUsageNanos() >= prev.cpuNanos()) {
@@ -181,6 +227,7 @@ final class Stats {
   private void forgetRemoved() {
     lastCpu.keySet().removeIf(id -> st.containers.find(id).isEmpty());
     layers.keySet().removeIf(id -> st.containers.find(id).isEmpty());
+    network.retainOnly(Set.copyOf(st.sandboxes.all().stream().map(Sandbox::id).toList()));
   }
 
   private static UInt64Value u64(long v) {

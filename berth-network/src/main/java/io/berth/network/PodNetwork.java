@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.core.BerthException;
 import io.berth.core.Undo;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,13 @@ public final class PodNetwork {
       additionalIps = List.copyOf(additionalIps);
     }
   }
+
+  /**
+   * The kernel's counters of one interface in a pod's network namespace, as {@code /proc/net/dev} shows them
+   * (cumulative since the interface was created).
+   */
+  public record InterfaceStats(String name, long rxBytes, long rxPackets, long rxErrors, long rxDropped, long txBytes,
+      long txPackets, long txErrors, long txDropped) {}
 
   /** Whether pods can get a network (CRI {@code NetworkReady}), and why not. */
   public record Status(boolean ready, String reason, String message) {
@@ -252,6 +260,15 @@ public final class PodNetwork {
         throw BerthException.wrap(ex, "check network of sandbox %s", req.sandboxId());
       }
     }
+  }
+
+  /**
+   * The interface counters inside each of the given pinned network namespaces ({@code lo} included), read from the
+   * kernel without running any process. Namespaces that cannot be entered are missing from the result. Thread-safe;
+   * cost is one short-lived thread per call plus an open, a setns and a small read per namespace.
+   */
+  public Map<Path, List<InterfaceStats>> interfaceStats(Collection<Path> netns) {
+    return NetDevReader.read(netns);
   }
 
   /** The pod's addresses as recorded by the last successful {@link #setUp}; survives a restart. */
