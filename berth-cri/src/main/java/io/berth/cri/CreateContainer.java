@@ -70,6 +70,7 @@ final class CreateContainer {
       undo.push("remove snapshot", () -> st.snapshotter.remove(id));
       st.snapshotter.mount(id, rootfs);
       undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
+      long rootfsDone = System.nanoTime();
 
       Path logPath = logPath(podConfig, config);
       if (logPath != null) {
@@ -90,9 +91,11 @@ final class CreateContainer {
       String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
       st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs, handler.options(),
           targetPid)).writeTo(bundle);
+      long specDone = System.nanoTime();
       handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
           config.getStdin(), config.getStdinOnce());
       undo.push("delete from runtime", () -> handler.delete(id));
+      long runtimeDone = System.nanoTime();
 
       String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
           : image.stopSignal().orElse("SIGTERM");
@@ -118,11 +121,18 @@ final class CreateContainer {
       undo.commit();
       st.metrics.phase("container_create", System.nanoTime() - start);
       st.publish(container, ContainerEventType.CONTAINER_CREATED_EVENT, views);
-      log.info("container {} ({}) created in sandbox {}", id, name, sandbox.id());
+      long end = System.nanoTime();
+      log.info("container {} ({}) created in sandbox {} in {} ms (rootfs {}, spec {}, {} create {}, record {})", id,
+          name, sandbox.id(), millis(end - start), millis(rootfsDone - start), millis(specDone - rootfsDone),
+          handler.name(), millis(runtimeDone - specDone), millis(end - runtimeDone));
       return CreateContainerResponse.newBuilder().setContainerId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create container %s", name);
     }
+  }
+
+  private static String millis(long nanos) {
+    return String.format("%.1f", nanos / 1e6);
   }
 
   /** The kubelet's log path: the pod's log directory joined with the container's relative path. */

@@ -10,6 +10,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.berth.cri.api.ContainerMetrics;
 import io.berth.cri.api.ContainerState;
+import io.berth.cri.api.ContainerStats;
+import io.berth.cri.api.ContainerStatsFilter;
+import io.berth.cri.api.ContainerStatsRequest;
+import io.berth.cri.api.ListContainerStatsRequest;
 import io.berth.cri.api.LinuxContainerConfig;
 import io.berth.cri.api.LinuxContainerResources;
 import io.berth.cri.api.LinuxSandboxSecurityContext;
@@ -178,6 +182,65 @@ class PodMetricsIT {
         .setPodSandboxId("0123456789abcdef-no-such-pod").build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+  }
+
+  // -- container stats ----------------------------------------------------------------------------------------------
+
+  @Test
+  void containerStats_memoryHoldingAndBusyContainers_agreeWithTheCgroupFiles() {
+    PodSandboxConfig.Builder pod = pod(berthd, "cstats");
+    String podId = runPod(berthd, pod, "");
+    String mem = createAndStart(berthd, podId, pod, container("mem", image, "sh", "-c",
+        "dd if=/dev/zero of=/dev/shm/fill bs=1048576 count=64 2>/dev/null && exec sleep 3600"));
+    String busy = createAndStart(berthd, podId, pod, container("busy", image, "sh", "-c", "while :; do :; done"));
+
+    // memory: once the 64 MiB are written the figures hold still and must equal the kernel's
+    awaitValue(() -> {
+      long[] f1 = memoryFiles(mem);
+      ContainerStats cs = berthd.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(mem)
+          .build()).getStats();
+      long[] f2 = memoryFiles(mem);
+      if (!java.util.Arrays.equals(f1, f2) || f1[0] < HELD) {
+        return Optional.empty();
+      }
+      assertThat(cs.getMemory().getUsageBytes().getValue()).isEqualTo(f1[0]);
+      assertThat(cs.getMemory().getWorkingSetBytes().getValue()).isEqualTo(f1[1]).isGreaterThanOrEqualTo(HELD);
+      assertThat(cs.getAttributes().getId()).isEqualTo(mem);
+      assertThat(cs.getAttributes().getMetadata().getName()).isEqualTo("mem");
+      return Optional.of(true);
+    }, "64 MiB held and the memory figures holding still");
+
+    // CPU: cumulative nanoseconds between two readings of the cgroup's own counter, and nano-cores near one core
+    awaitValue(() -> Optional.of(cpuNanosFile(busy)).filter(n -> n >= 2_000_000_000L), "2 s of CPU burnt");
+    long before = cpuNanosFile(busy);
+    ContainerStats first = berthd.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(busy)
+        .build()).getStats();
+    long after = cpuNanosFile(busy);
+    assertThat(first.getCpu().getUsageCoreNanoSeconds().getValue()).isBetween(before, after);
+    Cri.sleep(1500);
+    ContainerStats second = berthd.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        .setFilter(ContainerStatsFilter.newBuilder().setPodSandboxId(podId)).build()).getStatsList().stream()
+        .filter(x -> x.getAttributes().getId().equals(busy)).findFirst().orElseThrow();
+    assertThat(second.getCpu().getUsageCoreNanoSeconds().getValue())
+        .isGreaterThan(first.getCpu().getUsageCoreNanoSeconds().getValue());
+    // A busy loop on a 2-core machine shared with other work: somewhere between a tenth of a core and two.
+    assertThat(second.getCpu().getUsageNanoCores().getValue()).isBetween(100_000_000L, 2_000_000_000L);
+    assertThat(berthd.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        .setFilter(ContainerStatsFilter.newBuilder().setPodSandboxId(podId)).build()).getStatsList())
+        .extracting(x -> x.getAttributes().getId()).containsExactlyInAnyOrder(mem, busy);
+  }
+
+  /** Nanoseconds of CPU the container's cgroup has used. */
+  static long cpuNanosFile(String containerId) {
+    if (Files.exists(CGROUP.resolve("cgroup.controllers"))) {
+      for (String line : read(containerCgroup("", containerId).resolve("cpu.stat")).split("\n")) {
+        if (line.startsWith("usage_usec ")) {
+          return Long.parseLong(line.substring("usage_usec ".length())) * 1_000L;
+        }
+      }
+      throw new AssertionError("no usage_usec");
+    }
+    return Long.parseLong(read(containerCgroup("cpuacct", containerId).resolve("cpuacct.usage")));
   }
 
   // -- metrics ------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.berth.cri.api.AttachRequest;
 import io.berth.cri.api.ExecRequest;
+import io.berth.cri.api.ExecSyncRequest;
 import io.berth.cri.api.PodSandboxConfig;
 import io.berth.cri.api.PortForwardRequest;
 import io.berth.cri.api.StopContainerRequest;
@@ -179,6 +180,29 @@ class StreamingIT {
       data.await("pong");
       assertThat(error.size()).isZero();
     }
+  }
+
+  @Test
+  void execSync_timeout_deadlineExceededAndTheCommandIsKilled() {
+    String id = sleeper("execsync-timeout");
+    assertThatThrownBy(() -> berthd.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id)
+        .addAllCmd(List.of("sh", "-c", "exec sleep 31")).setTimeout(2).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    // Only the container's own sleep is left: the timed-out one was killed, not abandoned.
+    var left = Cri.exec(berthd, id, "sh", "-c", "grep -l sleep /proc/[0-9]*/comm | wc -l");
+    assertThat(left.getStdout().toStringUtf8().strip()).isEqualTo("1");
+  }
+
+  @Test
+  void execSync_backgroundChildKeepsStdioOpen_callReturnsWithTheOutput() {
+    String id = sleeper("execsync-bg");
+    // Were the call waiting for the child's copy of stdout to close, it would run into the timeout instead.
+    var r = berthd.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id)
+        .addAllCmd(List.of("sh", "-c", "sleep 30 & echo done; echo oops >&2; exit 4")).setTimeout(20).build());
+    assertThat(r.getStdout().toStringUtf8()).isEqualTo("done\n");
+    assertThat(r.getStderr().toStringUtf8()).isEqualTo("oops\n");
+    assertThat(r.getExitCode()).isEqualTo(4);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
