@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *       records are preserved.</li>
  *   <li>Xattrs: {@code trusted.overlay.*} from the archive are dropped (only the applier may steer overlayfs);
  *       {@code security.*} ones the file system refuses (EOPNOTSUPP, EPERM) are skipped with a warning; any other
- *       failure fails the layer. Values are taken as UTF-8 text (Commons Compress decodes PAX values so); a value that
- *       was not valid UTF-8 (binary, e.g. security.capability) cannot be restored exactly and is skipped with a warning.</li>
+ *       failure fails the layer. Values are restored byte for byte, binary ones (security.capability) included: the
+ *       raw PAX records are kept by {@link PaxXattrTap}, since Commons Compress decodes them as UTF-8 text.</li>
  * </ul>
  * Not thread-safe: one instance per layer.
  */
@@ -97,18 +97,23 @@ final class LayerApplier {
     };
   }
 
+  /** Raw xattr values of the entry being applied, from {@link PaxXattrTap}. */
+  private Map<String, byte[]> rawXattrs = Map.of();
+
   /**
    * Reads the whole tar stream, unpacks it into the root, and returns the sha256 of every byte of the stream (the
    * tar's trailing padding included). The caller compares it with the expected diff id.
    */
   Result apply(InputStream uncompressed) {
     DigestingStream digesting = new DigestingStream(uncompressed, Digest.newMessageDigest(digestAlgorithm));
-    TarArchiveInputStream tar = new TarArchiveInputStream(new BufferedInputStream(digesting, BUFFER));
+    PaxXattrTap tap = new PaxXattrTap(new BufferedInputStream(digesting, BUFFER));
+    TarArchiveInputStream tar = new TarArchiveInputStream(tap);
     String current = null;
     try {
       TarArchiveEntry entry;
-      while ((entry = nextEntry(tar)) != null) {
+      for (int index = 0; (entry = nextEntry(tar)) != null; index++) {
         current = entry.getName();
+        rawXattrs = tap.take(index);
         applyEntry(tar, entry);
       }
       current = null;
@@ -279,13 +284,18 @@ final class LayerApplier {
             layerName, e.getName(), name);
         continue;
       }
-      String value = x.getValue();
-      if (value.indexOf('\uFFFD') >= 0) {
-        log.warn("layer {}: entry {}: skipping xattr {}: binary value cannot be restored", layerName, e.getName(), name);
-        continue;
+      // The raw bytes from the archive: Commons Compress's text form loses binary values (security.capability).
+      byte[] value = rawXattrs.get(name);
+      if (value == null) {
+        if (x.getValue().indexOf('\uFFFD') >= 0) {
+          log.warn("layer {}: entry {}: skipping xattr {}: binary value cannot be restored", layerName, e.getName(),
+              name);
+          continue;
+        }
+        value = x.getValue().getBytes(StandardCharsets.UTF_8);
       }
       try {
-        Syscalls.lsetxattr(p.toString(), name, value.getBytes(StandardCharsets.UTF_8));
+        Syscalls.lsetxattr(p.toString(), name, value);
       } catch (LinuxException le) {
         if (name.startsWith("security.") && (le.errno() == EOPNOTSUPP || le.errno() == LinuxException.EPERM)) {
           log.warn("layer {}: entry {}: file system refuses xattr {}: {}", layerName, e.getName(), name,

@@ -280,7 +280,11 @@ class LayerApplierTest {
     Files.writeString(src.resolve("usr/bin/ping"), "ping");
     Files.setAttribute(src.resolve("usr/bin/ping"), "unix:mode", 04711);
     Syscalls.lsetxattr(src.resolve("usr/bin/ping").toString(), "user.mime", "application/x-elf".getBytes());
+    // Binary values, as Go's archive/tar and GNU tar store them raw: a file capability (cap_net_raw+ep, VFS v2)
+    // and bytes that are not UTF-8.
+    Syscalls.lsetxattr(src.resolve("usr/bin/ping").toString(), "security.capability", CAP_NET_RAW_EP);
     Files.writeString(src.resolve("usr/data"), "data");
+    Syscalls.lsetxattr(src.resolve("usr/data").toString(), "user.blob", new byte[] {(byte) 0xff, 0, (byte) 0x80, '\n'});
     Syscalls.lchown(src.resolve("usr/data").toString(), 123, 456);
     Files.setAttribute(src.resolve("usr/data"), "unix:mode", 02640);
     Files.createSymbolicLink(src.resolve("usr/link"), Path.of("../etc/nowhere"));
@@ -322,7 +326,16 @@ class LayerApplierTest {
       }
     }
     assertThat(xattr(fs.resolve("usr/bin/ping"), "user.mime")).isEqualTo("application/x-elf");
+    assertThat(Syscalls.lgetxattr(fs.resolve("usr/bin/ping").toString(), "security.capability"))
+        .hasValue(CAP_NET_RAW_EP);
+    assertThat(Syscalls.lgetxattr(fs.resolve("usr/data").toString(), "user.blob"))
+        .hasValue(new byte[] {(byte) 0xff, 0, (byte) 0x80, '\n'});
   }
+
+  /** vfs_cap_data revision 2, effective: cap_net_raw (13) permitted and effective, nothing inheritable. */
+  private static final byte[] CAP_NET_RAW_EP = {
+      0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 
   private void assertEscapes(TestLayer layer, String entry) {
     assertThatThrownBy(() -> snapshotter.applyLayer(layer.chainId(), layer.stream(Compression.NONE),
