@@ -107,6 +107,11 @@ final class ConmonRuntimes implements OciRuntimes {
     }
 
     @Override
+    public List<String> list() {
+      return runtime.list();
+    }
+
+    @Override
     public ExecResult execSync(String id, List<String> cmd, Duration timeout, long maxOutputBytes) {
       io.berth.runtime.ExecResult r = runtime.execSync(id, cmd, timeout, maxOutputBytes);
       return new ExecResult(r.stdout(), r.stderr(), r.exitCode(), r.timedOut());

@@ -62,6 +62,12 @@ final class CreateContainer {
     st.containers.reserveName(name, id);
     try (var held = st.locks.lock(id); Undo undo = new Undo()) {
       undo.push("release container name", () -> st.containers.releaseName(name, id));
+      // Recorded before anything exists; all of it (dir, snapshot, monitor, runtime state) is named after the id, so
+      // after a crash Recovery forgets this record and sweeps what it left.
+      st.records.put(ContainerRecord.newBuilder().setId(id).setSandboxId(sandbox.id()).setConfig(config)
+          .setRuntimeHandler(pod.getRuntimeHandler()).setCreating(true).build());
+      undo.push("delete container record", () -> st.records.deleteContainer(id));
+      PausePoint.reach("createcontainer.after-record");
       Path dir = Files.createDirectories(st.containerDir(id));
       undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
       Path bundle = Files.createDirectories(dir.resolve("bundle"));
@@ -71,6 +77,7 @@ final class CreateContainer {
       st.snapshotter.mount(id, rootfs);
       undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
       long rootfsDone = System.nanoTime();
+      PausePoint.reach("createcontainer.after-rootfs");
 
       Path logPath = logPath(podConfig, config);
       if (logPath != null) {
@@ -96,6 +103,7 @@ final class CreateContainer {
           config.getStdin(), config.getStdinOnce());
       undo.push("delete from runtime", () -> handler.delete(id));
       long runtimeDone = System.nanoTime();
+      PausePoint.reach("createcontainer.after-runtime-create");
 
       String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
           : image.stopSignal().orElse("SIGTERM");

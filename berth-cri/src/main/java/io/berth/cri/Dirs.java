@@ -47,4 +47,13 @@ final class Dirs {
       }
     });
   }
+
+  /**
+   * Unmounts every mount under a dir of berthd's own (a pod's shm, a container's rootfs; left by a crash), then
+   * deletes it as {@link #deleteRecursively} does.
+   */
+  static void deleteWithMounts(Path dir) throws IOException {
+    io.berth.linux.Mounts.unmountAllUnder(dir);
+    deleteRecursively(dir);
+  }
 }

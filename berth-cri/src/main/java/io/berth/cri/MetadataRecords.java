@@ -6,7 +6,9 @@ import io.berth.cri.api.ext.ContainerRecord;
 import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.metadata.MetadataStore;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,8 +28,13 @@ final class MetadataRecords implements Records {
 
   @Override
   public void put(SandboxRecord s) {
-    store.putSandbox(new io.berth.metadata.SandboxRecord(s.getId(),
-        Sandbox.reservationName(s.getConfig().getMetadata()), RuntimeState.toJson(s)));
+    store.putSandbox(new io.berth.metadata.SandboxRecord(s.getId(), storedName(s), RuntimeState.toJson(s)));
+  }
+
+  /** The name the store keeps unique: the pod's, unless the record gave it up (a start lost in a crash). */
+  static String storedName(SandboxRecord s) {
+    String name = Sandbox.reservationName(s.getConfig().getMetadata());
+    return s.getStartLost() ? name + "/lost/" + s.getId() : name;
   }
 
   @Override
@@ -48,6 +55,14 @@ final class MetadataRecords implements Records {
       }
     }
     return out;
+  }
+
+  @Override
+  public Set<String> storedIds() {
+    Set<String> ids = new HashSet<>();
+    store.sandboxes().forEach(r -> ids.add(r.id()));
+    store.containers().forEach(r -> ids.add(r.id()));
+    return ids;
   }
 
   @Override

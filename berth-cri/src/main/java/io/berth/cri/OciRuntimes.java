@@ -40,6 +40,9 @@ interface OciRuntimes {
     /** Removes the container from the runtime and its monitor's files; idempotent. */
     void delete(String id);
 
+    /** Ids of every container (and infra process) under this handler's runtime root and monitor dirs. */
+    List<String> list();
+
     ExecResult execSync(String id, List<String> cmd, Duration timeout, long maxOutputBytes);
 
     void updateResources(String id, io.berth.cri.api.LinuxContainerResources resources);

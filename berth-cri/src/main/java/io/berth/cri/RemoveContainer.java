@@ -41,8 +41,14 @@ final class RemoveContainer {
   void remove(Container c) {
     stop.stop(c, Duration.ZERO);
     try (var held = st.locks.lock(c.id())) {
+      if (st.containers.find(c.id()).isEmpty()) {
+        return; // removed meanwhile
+      }
       ContainerRecord r = c.record();
+      // From here on a crash leaves a record that says so: the removal is finished at the next start.
+      st.save(c, r.toBuilder().setRemoving(true).build());
       st.runtimes.handler(r.getRuntimeHandler()).delete(c.id());
+      PausePoint.reach("removecontainer.after-runtime-delete");
       Path rootfs = Path.of(r.getBundle()).resolve("rootfs");
       st.snapshotter.unmount(rootfs);
       st.snapshotter.remove(c.id());

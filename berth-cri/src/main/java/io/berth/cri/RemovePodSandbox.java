@@ -40,10 +40,18 @@ final class RemovePodSandbox {
       return RemovePodSandboxResponse.getDefaultInstance();
     }
     Sandbox s = found.get();
+    try (var held = st.locks.lock(s.id())) {
+      if (st.sandboxes.find(s.id()).isEmpty()) {
+        return RemovePodSandboxResponse.getDefaultInstance(); // removed meanwhile
+      }
+      // From here on a crash leaves a record that says so: the removal is finished at the next start.
+      st.save(s, s.record().toBuilder().setRemoving(true).build());
+    }
     stopPod.stop(s);
     for (Container c : st.containersOf(s.id())) {
       removeContainer.remove(c);
     }
+    PausePoint.reach("removepod.after-containers");
     try (var held = st.locks.lock(s.id())) {
       SandboxRecord r = s.record();
       if (!r.getInfraLess()) {

@@ -61,6 +61,13 @@ final class RunPodSandbox {
     try (var held = st.locks.lock(id); Undo undo = new Undo()) {
       undo.push("release sandbox name", () -> st.sandboxes.releaseName(name, id));
       Path dir = st.sandboxDir(id);
+      // Recorded before anything outside berthd exists. Everything made below is named after the id, so after a
+      // crash this record is all Recovery needs to release it.
+      st.records.put(SandboxRecord.newBuilder().setId(id).setConfig(config).setRuntimeHandler(handlerName)
+          .setCreatedAt(System.currentTimeMillis() * 1_000_000L).setState(PodSandboxState.SANDBOX_NOTREADY_VALUE)
+          .setStateDir(dir.toString()).setCreating(true).build());
+      undo.push("delete sandbox record", () -> st.records.deleteSandbox(id));
+      PausePoint.reach("runpod.after-record");
       Files.createDirectories(dir);
       undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
       SandboxFiles.Paths files = SandboxFiles.write(dir, config, hostNetwork);
@@ -82,6 +89,7 @@ final class RunPodSandbox {
         undo.push("remove netns", () -> st.network.removeNetns(created));
       }
       t = phase(phases, "netns", t);
+      PausePoint.reach("runpod.after-netns");
 
       PodNetwork.PodNetworkStatus net = null;
       if (!hostNetwork) {
@@ -90,6 +98,7 @@ final class RunPodSandbox {
         undo.push("CNI DEL", () -> st.network.tearDown(netReq));
       }
       t = phase(phases, "cni", t);
+      PausePoint.reach("runpod.after-cni");
 
       // Like CRI-O without an infra container: when containers only share the network, IPC and UTS namespaces,
       // pinned files hold them and the pod needs no process of its own. A shared PID namespace, pod sysctls or a
@@ -116,6 +125,8 @@ final class RunPodSandbox {
         handler.start(id);
         t = phase(phases, "infra_start", t);
       }
+
+      PausePoint.reach("runpod.after-infra");
 
       SandboxRecord.Builder record = SandboxRecord.newBuilder()
           .setId(id)

@@ -6,7 +6,9 @@ import io.berth.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +85,18 @@ final class NetnsPinner {
         // not mounted
       }
       throw BerthException.wrap(failure.get(), "create network namespace %s", pin);
+    }
+  }
+
+  /** Every file in the pin dir: pins, and files a crash left before their mount. */
+  List<Path> list() {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(Files::isRegularFile).sorted().toList();
+    } catch (IOException e) {
+      throw BerthException.internal(e, "list netns dir %s", dir);
     }
   }
 

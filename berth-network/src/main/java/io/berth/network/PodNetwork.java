@@ -136,6 +136,31 @@ public final class PodNetwork {
     pinner.remove(ns.path());
   }
 
+  /**
+   * Every file in the netns dir: the pins {@link #createNetns} made (with those a crash left unrecorded, or before
+   * their mount), for the sweep at start.
+   */
+  public List<Path> netnsPins() {
+    return pinner.list();
+  }
+
+  /** True when {@code pin} is named the way {@link #createNetns} names the pins of {@code sandboxId}. */
+  public static boolean isPinOf(Path pin, String sandboxId) {
+    return pin.getFileName().toString().startsWith("berth-" + pinPrefix(sandboxId) + "-");
+  }
+
+  private static String pinPrefix(String sandboxId) {
+    return sandboxId.length() > 16 ? sandboxId.substring(0, 16) : sandboxId;
+  }
+
+  /**
+   * Ids of the sandboxes with CNI attachments in the result cache (set up, or an ADD a crash cut short): what
+   * {@link #tearDown} would DEL.
+   */
+  public List<String> cachedSandboxIds() {
+    return cache.containerIds();
+  }
+
   /** True when the namespace file exists and is still a mounted namespace. */
   public boolean netnsExists(NetNs ns) {
     return NetnsPinner.isPinned(ns.path());

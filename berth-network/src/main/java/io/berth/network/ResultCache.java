@@ -98,6 +98,18 @@ final class ResultCache {
     }
   }
 
+  /** Ids of the containers that have a cache dir (complete, half-written or empty). */
+  List<String> containerIds() {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+    } catch (IOException ex) {
+      throw BerthException.internal(ex, "list CNI cache %s", dir);
+    }
+  }
+
   /** Removes the container's cache dir, with any leftover temp files; fine if absent. */
   void removeAll(String containerId) {
     Path d = dir.resolve(containerId);

@@ -394,6 +394,7 @@ final class ConmonRuntime implements OciRuntime {
       log.warn("container {}: conmon {} still alive after delete, killing it", id, conmonPid);
       Syscalls.kill(conmonPid, SIGKILL);
     }
+    killSyncWriters(persist.resolve("sync"));
     removeCgroup(persist);
     Path bundleFile = persist.resolve("bundle");
     if (Files.exists(bundleFile)) {
@@ -483,13 +484,17 @@ final class ConmonRuntime implements OciRuntime {
     }
   }
 
+  /**
+   * {@inheritDoc} A conmon dir without its {@code handler} file (a create cut short before it was written) belongs
+   * to no handler, so every handler lists it, and any can delete it.
+   */
   @Override
   public List<String> list() {
     TreeSet<String> ids = new TreeSet<>();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDir.resolve("containers"))) {
       for (Path p : ds) {
         Path h = p.resolve("handler");
-        if (Files.exists(h) && Files.readString(h).strip().equals(handler.name())) {
+        if (!Files.exists(h) || Files.readString(h).strip().equals(handler.name())) {
           ids.add(p.getFileName().toString());
         }
       }
@@ -889,6 +894,20 @@ final class ConmonRuntime implements OciRuntime {
       return BerthException.failedPrecondition("%s: %s", what, r.message());
     }
     return new BerthException(ErrorKind.FAILED_PRECONDITION, handler.name() + ": " + what + ": " + r.message());
+  }
+
+  /**
+   * A create that berthd's death cut short can leave the {@code sh} that starts conmon blocked for ever opening the
+   * sync FIFO for writing (no reader will come): it names the FIFO in its arguments, so it is found and killed.
+   */
+  private static void killSyncWriters(Path fifo) {
+    if (!Files.exists(fifo, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    for (int pid : ProcStat.mentioning(fifo.toString())) {
+      log.warn("killing {}, still waiting to write {}", pid, fifo);
+      Syscalls.kill(pid, SIGKILL);
+    }
   }
 
   private void killConmon(Path persist) {

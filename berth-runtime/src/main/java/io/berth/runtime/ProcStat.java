@@ -1,8 +1,13 @@
 package io.berth.runtime;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * Process liveness from {@code /proc/PID/stat}. PID 1 on these machines reaps orphans lazily, so a dead daemon can
@@ -29,6 +34,28 @@ final class ProcStat {
   static boolean alive(int pid) {
     char c = state(pid);
     return c != 0 && c != 'Z' && c != 'X' && c != 'x';
+  }
+
+  /** Live processes whose command line has {@code argument} as one of its arguments. */
+  static List<Integer> mentioning(String argument) {
+    List<Integer> out = new ArrayList<>();
+    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
+        p -> p.getFileName().toString().matches("[0-9]+"))) {
+      for (Path p : procs) {
+        int pid = Integer.parseInt(p.getFileName().toString());
+        try {
+          String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+          if (Arrays.asList(cmdline.split("\0")).contains(argument) && alive(pid)) {
+            out.add(pid);
+          }
+        } catch (IOException e) {
+          // gone meanwhile
+        }
+      }
+    } catch (IOException e) {
+      return out;
+    }
+    return out;
   }
 
   /** The parent pid, or 0. */

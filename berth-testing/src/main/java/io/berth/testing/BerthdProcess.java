@@ -183,6 +183,52 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
 
   /** Creates the temp dirs and config (first time) and starts the daemon; returns once it answers Version. */
   public synchronized void start() {
+    start(Map.of());
+  }
+
+  /**
+   * Starts the daemon (as {@link #start()}) so that the first RPC that reaches the named pause point inside berthd
+   * (berth-cri's {@code PausePoint}, e.g. {@code runpod.after-cni}) stops there and blocks: the test sees it with
+   * {@link #awaitPaused()} and then crashes the daemon with {@link #kill()} at exactly that point.
+   */
+  public synchronized void startPausingAt(String point) {
+    try {
+      if (dir != null) {
+        Files.deleteIfExists(pauseMarker());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    start(Map.of("BERTH_TEST_PAUSE_AT", point));
+  }
+
+  /** Waits until the daemon started by {@link #startPausingAt} has paused; returns the point's name. */
+  public String awaitPaused() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RPC_SECONDS);
+    while (System.nanoTime() < deadline) {
+      try {
+        if (Files.exists(pauseMarker())) {
+          return Files.readString(pauseMarker()).strip();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      synchronized (this) {
+        if (process == null || !process.isAlive()) {
+          throw new IllegalStateException("berthd is not running while a pause was awaited:\n" + logTail(60));
+        }
+      }
+      sleep(20);
+    }
+    throw new IllegalStateException("berthd did not pause within " + RPC_SECONDS + " s:\n" + logTail(60));
+  }
+
+  /** The file berthd writes when it reaches its pause point. */
+  public Path pauseMarker() {
+    return requireDir().resolve("paused-at");
+  }
+
+  private synchronized void start(Map<String, String> env) {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("berthd is already running");
     }
@@ -199,10 +245,17 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
       List<String> cmd = List.of(javaBin, "-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1",
           "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(),
           "--config", configFile().toString());
-      Files.writeString(logFile(), "---- starting berthd: " + String.join(" ", cmd) + "\n",
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-      process = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile())).start();
+      Files.writeString(logFile(), "---- starting berthd: " + String.join(" ", cmd)
+          + (env.isEmpty() ? "" : " " + env) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
+      pb.environment().remove("BERTH_TEST_PAUSE_AT");
+      pb.environment().putAll(env);
+      if (env.containsKey("BERTH_TEST_PAUSE_AT")) {
+        pb.environment().put("BERTH_TEST_PAUSE_MARKER", pauseMarker().toString());
+      }
+      process = pb.start();
       awaitReady();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start berthd", e);
