@@ -20,10 +20,10 @@ import org.slf4j.LoggerFactory;
  * after the id of its sandbox or container, so a record claims it by id alone.
  *
  * <p>Looks only at berthd's own places, in the reverse order of how a pod is made: the runtime roots of the handlers
- * and conmon's dirs (runtime containers and their monitors are killed and deleted), the CNI result cache (CNI DEL,
- * which releases IPAM addresses, port mappings and veths), the netns pin dir, the IPC/UTS/user namespace pin dir,
- * the per-pod and per-container dirs under the state dir (mounts under them unmounted first), and the active
- * snapshots. Each thing swept is logged on a line of its own. A failure is logged and the sweep goes on; what is
+ * and conmon's dirs (runtime containers, infra processes and their monitors are killed and deleted), the IPC, UTS
+ * and user namespace pin dir, the CNI result cache (CNI DEL with the cached netns, arguments and result, which
+ * releases IPAM addresses, port mappings and veths), the netns pin dir, the per-pod and per-container dirs under the
+ * state dir (mounts under them, such as shm and rootfs, unmounted first), and the active snapshots. Each thing swept is logged on a line of its own. A failure is logged and the sweep goes on; what is
  * left is tried again at the next start.
  */
 final class OrphanSweep {
@@ -42,9 +42,9 @@ final class OrphanSweep {
   static int sweep(RuntimeState st, Set<String> claimed) {
     OrphanSweep s = new OrphanSweep(st, claimed);
     s.runtimeContainers();
+    s.namespacePins();
     s.cniAttachments();
     s.netnsPins();
-    s.namespacePins();
     s.dirs(st.settings.stateDir().resolve("sandboxes"), "sandbox dir");
     s.dirs(st.settings.stateDir().resolve("containers"), "container dir");
     s.snapshots();

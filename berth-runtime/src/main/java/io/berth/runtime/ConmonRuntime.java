@@ -485,17 +485,29 @@ final class ConmonRuntime implements OciRuntime {
   }
 
   /**
-   * {@inheritDoc} A conmon dir without its {@code handler} file (a create cut short before it was written) belongs
-   * to no handler, so every handler lists it, and any can delete it.
+   * {@inheritDoc} A conmon dir without its {@code handler} file (a create cut short before it was written), or an
+   * exit file or socket link left without a conmon dir (a delete cut short), belongs to no handler: every handler
+   * lists it, and any can delete it.
    */
   @Override
   public List<String> list() {
     TreeSet<String> ids = new TreeSet<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDir.resolve("containers"))) {
-      for (Path p : ds) {
-        Path h = p.resolve("handler");
-        if (!Files.exists(h) || Files.readString(h).strip().equals(handler.name())) {
-          ids.add(p.getFileName().toString());
+    try {
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDir.resolve("containers"))) {
+        for (Path p : ds) {
+          Path h = p.resolve("handler");
+          if (!Files.exists(h) || Files.readString(h).strip().equals(handler.name())) {
+            ids.add(p.getFileName().toString());
+          }
+        }
+      }
+      for (Path dir : List.of(exitsDir(), socketsDir())) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+          for (Path p : ds) {
+            if (!Files.exists(persistDir(p.getFileName().toString()), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+              ids.add(p.getFileName().toString());
+            }
+          }
         }
       }
     } catch (IOException e) {
