@@ -40,6 +40,7 @@ final class OrphanSweep {
 
   /** Sweeps everything named after an id not in {@code claimed}; returns how many things it released. */
   static int sweep(RuntimeState st, Set<String> claimed) {
+    long start = System.nanoTime();
     OrphanSweep s = new OrphanSweep(st, claimed);
     s.runtimeContainers();
     s.namespacePins();
@@ -48,8 +49,11 @@ final class OrphanSweep {
     s.dirs(st.settings.stateDir().resolve("sandboxes"), "sandbox dir");
     s.dirs(st.settings.stateDir().resolve("containers"), "container dir");
     s.snapshots();
+    long millis = (System.nanoTime() - start) / 1_000_000;
     if (s.swept > 0) {
-      log.warn("swept {} leftovers that no record claims", s.swept);
+      log.warn("swept {} leftovers that no record claims in {} ms", s.swept, millis);
+    } else {
+      log.debug("sweep found no leftovers in {} ms", millis);
     }
     return s.swept;
   }
