@@ -130,8 +130,9 @@ final class Recovery {
         boolean podRemoved = removedPods.contains(r.getSandboxId());
         if (r.getCreating() || r.getRemoving() || podRemoved) {
           st.records.deleteContainer(r.getId());
-          log.warn("container {}: {}; forgetting it", r.getId(), r.getCreating() ? "CreateContainer was cut short"
-              : r.getRemoving() ? "RemoveContainer was cut short" : "its pod's removal was cut short");
+          log.warn("container {}: {}", r.getId(), r.getCreating() ? "CreateContainer was cut short; forgetting it"
+              : r.getRemoving() ? "RemoveContainer was cut short; finishing it"
+              : "its pod's removal was cut short; removing it with the pod");
         } else {
           keep.add(r);
         }
