@@ -44,6 +44,7 @@ public final class CriServices implements AutoCloseable {
       Path rootDir,
       Path stateDir,
       Path catatonit,
+      String pauseImage,
       Duration podStopTimeout,
       PrometheusRegistry metricsRegistry) {}
 
@@ -52,7 +53,7 @@ public final class CriServices implements AutoCloseable {
     Rpc rpc = new Rpc(metrics);
     OciRuntimes runtimes = new ConmonRuntimes(d.runtimes(), d.handlers(), d.cgroupDriver());
     RuntimeState.Settings settings = new RuntimeState.Settings(d.rootDir(), d.stateDir(), d.catatonit(),
-        d.runtimes().defaultHandler(), d.podStopTimeout());
+        d.pauseImage(), d.runtimes().defaultHandler(), d.podStopTimeout());
     RuntimeState st = new RuntimeState(settings, new MetadataRecords(d.metadata()), d.images(), d.snapshotter(),
         d.network(), runtimes, metrics);
     StatusViews views = new StatusViews(st);

@@ -56,6 +56,7 @@ final class RemovePodSandbox {
       SandboxRecord r = s.record();
       if (!r.getInfraLess()) {
         st.runtimes.handler(r.getRuntimeHandler()).delete(s.id());
+        PauseImage.release(st, s.id(), r.getInfraRootfs());
       }
       NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath())));
       if (!r.getShmPath().isEmpty()) {

@@ -106,6 +106,7 @@ final class RunPodSandbox {
       boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
           && config.getLinux().getSysctlsCount() == 0;
       NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
+      String infraRootfs = "";
       if (infraLess) {
         String hostname = Files.readString(files.hostname()).trim();
         pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
@@ -113,13 +114,19 @@ final class RunPodSandbox {
         undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
         t = phase(phases, "namespaces", t);
       } else {
-        Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
-        SpecGenerator.prepareInfraRootfs(rootfs);
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
         SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
             files.hosts(), files.resolvConf(), shm);
-        st.specs.infraSpec(new InfraRequest(info, rootfs, st.settings.catatonit(), handler.options()))
-            .writeTo(bundle);
+        InfraRequest infra;
+        if (st.settings.pauseImage() == null) {
+          Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
+          SpecGenerator.prepareInfraRootfs(rootfs);
+          infra = InfraRequest.catatonit(info, rootfs, st.settings.catatonit(), handler.options());
+        } else {
+          infra = PauseImage.prepare(st, st.settings.pauseImage(), id, bundle, info, handler.options(), undo);
+          infraRootfs = infra.rootfs().toString();
+        }
+        st.specs.infraSpec(infra).writeTo(bundle);
         handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
         undo.push("delete infra", () -> handler.delete(id));
         handler.start(id);
@@ -139,6 +146,7 @@ final class RunPodSandbox {
           .setStateDir(dir.toString())
           .setShmPath(shm == null ? "" : shm.toString())
           .setInfraLess(infraLess)
+          .setInfraRootfs(infraRootfs)
           .setIpcPath(pins.ipc() == null ? "" : pins.ipc().toString())
           .setUtsPath(pins.uts() == null ? "" : pins.uts().toString())
           .addAllTimings(phases);

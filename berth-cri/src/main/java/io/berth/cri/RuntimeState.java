@@ -26,7 +26,9 @@ final class RuntimeState {
   private static final Logger log = LoggerFactory.getLogger(RuntimeState.class);
 
   /** Settings of the runtime side, from berthd's config. */
-  record Settings(Path rootDir, Path stateDir, Path catatonit, String defaultHandler, Duration podStopTimeout) {}
+  /** {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image). */
+  record Settings(Path rootDir, Path stateDir, Path catatonit, String pauseImage, String defaultHandler,
+      Duration podStopTimeout) {}
 
   final Settings settings;
   final IdIndex<Sandbox> sandboxes = new IdIndex<>("sandbox");

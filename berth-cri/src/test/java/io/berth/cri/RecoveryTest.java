@@ -48,7 +48,7 @@ class RecoveryTest {
   void open() {
     state = tmp.resolve("state");
     store = MetadataStore.open(tmp.resolve("root/metadata/berth.db"));
-    st = new RuntimeState(new RuntimeState.Settings(tmp.resolve("root"), state, Path.of("/nonexistent"), "runc",
+    st = new RuntimeState(new RuntimeState.Settings(tmp.resolve("root"), state, Path.of("/nonexistent"), null, "runc",
         Duration.ofSeconds(5)), new MetadataRecords(store), null, Snapshotter.overlay(tmp.resolve("root/snapshots")),
         PodNetwork.create(NetworkConfig.defaults(state)), runtime, new CriMetrics(new PrometheusRegistry()));
   }

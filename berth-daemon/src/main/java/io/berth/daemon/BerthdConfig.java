@@ -181,7 +181,7 @@ public record BerthdConfig(
       @JsonProperty("stop_timeout") String stopTimeout) {
     public Pod {
       infra = orDefault(infra, "catatonit");
-      Checks.oneOf("pod.infra", infra, "catatonit");
+      Checks.oneOf("pod.infra", infra, "catatonit", "image");
       catatonit = orDefault(catatonit, "/usr/bin/catatonit");
       pauseImage = orDefault(pauseImage, "registry.k8s.io/pause:3.10");
       stopTimeout = orDefault(stopTimeout, "10s");

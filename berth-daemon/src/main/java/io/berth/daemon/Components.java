@@ -77,7 +77,8 @@ final class Components implements AutoCloseable {
         runtimes, handlers, c.runtime().cgroupDriver(), metadata,
         new StreamingConfig(c.streaming().address(), c.streaming().port(),
             Checks.parseDuration(c.streaming().tokenTtl()), null),
-        root, state, Path.of(c.pod().catatonit()), Checks.parseDuration(c.pod().stopTimeout()), metrics));
+        root, state, Path.of(c.pod().catatonit()),
+        "image".equals(c.pod().infra()) ? c.pod().pauseImage() : null, Checks.parseDuration(c.pod().stopTimeout()), metrics));
     return new Components(metadata, cri, metrics, List.of(state.resolve("netns"), state.resolve("ns")));
   }
 

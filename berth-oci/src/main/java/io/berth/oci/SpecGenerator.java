@@ -546,8 +546,9 @@ public final class SpecGenerator {
   // Infra
 
   /**
-   * The spec of a pod's infra process: catatonit in pause mode ({@code /catatonit -P}) as user 65535 on a
-   * read-only rootfs holding only the (static) binary, with no capabilities and the default seccomp profile. It
+   * The spec of a pod's infra process: catatonit in pause mode ({@code /catatonit -P}) on a read-only rootfs holding
+   * only the (static) binary, or a pause image's process on that image's read-only rootfs; as user 65535 (the pause
+   * image's own), with no capabilities and the default seccomp profile. It
    * creates the pod's IPC, UTS and PID namespaces (unless the pod uses the host's) and joins the pinned network
    * namespace.
    */
@@ -577,7 +578,8 @@ public final class SpecGenerator {
         List.of());
     int oom = Math.max(SANDBOX_OOM_SCORE_ADJ, r.options().minOomScoreAdj());
     RuntimeSpec.Process process = new RuntimeSpec.Process(false,
-        new RuntimeSpec.User(INFRA_UID, INFRA_UID, List.of(INFRA_UID)), List.of(INFRA_BINARY, "-P"),
+        new RuntimeSpec.User(INFRA_UID, INFRA_UID, List.of(INFRA_UID)),
+        r.catatonit() != null ? List.of(INFRA_BINARY, "-P") : r.command(),
         List.of(DEFAULT_PATH), "/", noCaps, null, true, oom, null, null);
 
     List<RuntimeSpec.Namespace> namespaces = new ArrayList<>();
@@ -608,8 +610,10 @@ public final class SpecGenerator {
         mounts.add(m);
       }
     }
-    mounts.add(new RuntimeSpec.Mount(INFRA_BINARY, "bind", r.catatonit().toString(),
-        List.of("bind", "ro", "nosuid", "nodev")));
+    if (r.catatonit() != null) {
+      mounts.add(new RuntimeSpec.Mount(INFRA_BINARY, "bind", r.catatonit().toString(),
+          List.of("bind", "ro", "nosuid", "nodev")));
+    }
 
     List<RuntimeSpec.DeviceCgroup> rules = List.of(new RuntimeSpec.DeviceCgroup(false, null, null, null, "rwm"));
     RuntimeSpec.Resources resources = new RuntimeSpec.Resources(rules, null,

@@ -760,7 +760,7 @@ class SpecGeneratorTest {
 
   RuntimeSpec infra(PodSandboxConfig pod, Path netns, RuntimeOptions o) {
     SandboxInfo sb = new SandboxInfo("sb1", pod, 0, netns, null, null, null, null);
-    return gen.infraSpec(new InfraRequest(sb, rootfs, Path.of("/usr/bin/catatonit"), o));
+    return gen.infraSpec(InfraRequest.catatonit(sb, rootfs, Path.of("/usr/bin/catatonit"), o));
   }
 
   @Test
@@ -789,6 +789,21 @@ class SpecGeneratorTest {
     assertThat(s.annotations()).containsEntry(CriAnnotations.CONTAINER_TYPE, "sandbox")
         .containsEntry(CriAnnotations.SANDBOX_ID, "sb1");
     assertThat(s.linux().maskedPaths()).isEqualTo(SpecGenerator.DEFAULT_MASKED_PATHS);
+  }
+
+  @Test
+  void infraSpec_pauseImage_runsItsCommandOnItsRootfsWithoutCatatonit() {
+    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0);
+    SandboxInfo sb = new SandboxInfo("sb1", pod(b -> { }), 0, Path.of("/run/berth/netns/sb1"), null, null, null,
+        null);
+    RuntimeSpec s = gen.infraSpec(InfraRequest.image(sb, rootfs, List.of("/pause"), o));
+    assertThat(s.process().args()).containsExactly("/pause");
+    assertThat(s.process().user().uid()).isEqualTo(65535);
+    assertThat(s.root().path()).isEqualTo(rootfs.toString());
+    assertThat(s.root().readonly()).isTrue();
+    assertThat(s.mounts()).extracting(RuntimeSpec.Mount::destination).doesNotContain("/catatonit");
+    assertThatThrownBy(() -> new InfraRequest(sb, rootfs, Path.of("/usr/bin/catatonit"), List.of("/pause"), o))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

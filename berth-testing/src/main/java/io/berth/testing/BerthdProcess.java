@@ -82,6 +82,7 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
     private final List<Path> extraPluginDirs = new ArrayList<>();
     private Path confDir;
     private String extraToml = "";
+    private String pauseImage;
 
     /**
      * Adds a runtime handler ({@code binary} may not exist, to test that case). The three shipped handlers (runc,
@@ -89,6 +90,12 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
      */
     public Builder handler(String name, String binary, String... args) {
       handlers.put(name, concat(binary, args));
+      return this;
+    }
+
+    /** Runs infra processes from this pause image ({@code [pod] infra = "image"}) instead of catatonit. */
+    public Builder pauseImage(String reference) {
+      pauseImage = reference;
       return this;
     }
 
@@ -511,6 +518,9 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
     t.append("plugin_dirs = [").append(String.join(", ", pluginDirs.stream().map(p -> "\"" + p + "\"").toList()))
         .append("]\n");
     t.append("[pod]\nstop_timeout = \"5s\"\n");
+    if (options.pauseImage != null) {
+      t.append("infra = \"image\"\npause_image = \"").append(options.pauseImage).append("\"\n");
+    }
     Map<String, String[]> handlers = new LinkedHashMap<>();
     handlers.put("runc", new String[] {"/usr/sbin/runc"});
     handlers.put("crun", new String[] {"/usr/bin/crun"});
