@@ -166,13 +166,7 @@ class StreamingIT {
 
   @Test
   void portForward_serverInPod_echoesOverLoopbackAndPodNetns() throws Exception {
-    PodSandboxConfig.Builder p = pod(berthd, "pf");
-    String podId = runPod(berthd, p, "");
-    String id = createAndStart(berthd, podId, p, container("c", image, "sh", "-c",
-        "while true; do echo pong | nc -l -p 7070; done"));
-    Cri.await(berthd, id, s -> Cri.exec(berthd, id, "sh", "-c", "grep -q ':1B9E ' /proc/net/tcp /proc/net/tcp6").getExitCode() == 0);
-    String url = berthd.runtime().portForward(PortForwardRequest.newBuilder().setPodSandboxId(podId).build())
-        .getUrl();
+    String url = portForwardUrl(podWithPongServer("pf"));
     try (var c = SpdyTestClient.connect(url, false, "portforward.k8s.io")) {
       var error = c.open("streamType", "error", "port", "7070", "requestID", "0");
       var data = c.open("streamType", "data", "port", "7070", "requestID", "0");
@@ -203,6 +197,22 @@ class StreamingIT {
     assertThat(r.getStdout().toStringUtf8()).isEqualTo("done\n");
     assertThat(r.getStderr().toStringUtf8()).isEqualTo("oops\n");
     assertThat(r.getExitCode()).isEqualTo(4);
+  }
+
+  /** A pod whose container answers "pong" to every connection on port 7070; returns the pod's id once it listens. */
+  private static String podWithPongServer(String name) {
+    PodSandboxConfig.Builder p = pod(berthd, name);
+    String podId = runPod(berthd, p, "");
+    String id = createAndStart(berthd, podId, p, container("c", image, "sh", "-c",
+        "while true; do echo pong | nc -l -p 7070; done"));
+    // busybox nc listens on :: (dual stack), so the socket shows in tcp6
+    Cri.await(berthd, id, s -> Cri.exec(berthd, id, "sh", "-c", "grep -q ':1B9E ' /proc/net/tcp /proc/net/tcp6")
+        .getExitCode() == 0);
+    return podId;
+  }
+
+  private static String portForwardUrl(String podId) {
+    return berthd.runtime().portForward(PortForwardRequest.newBuilder().setPodSandboxId(podId).build()).getUrl();
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -252,13 +262,7 @@ class StreamingIT {
 
   @Test
   void badInput_portNobodyListensOn_errorStreamSaysSoAndOtherPortsStillWork() throws Exception {
-    PodSandboxConfig.Builder p = pod(berthd, "pfbad");
-    String podId = runPod(berthd, p, "");
-    String id = createAndStart(berthd, podId, p, container("c", image, "sh", "-c",
-        "while true; do echo pong | nc -l -p 7070; done"));
-    Cri.await(berthd, id, s -> Cri.exec(berthd, id, "sh", "-c", "grep -q ':1B9E ' /proc/net/tcp /proc/net/tcp6").getExitCode() == 0);
-    String url = berthd.runtime().portForward(PortForwardRequest.newBuilder().setPodSandboxId(podId).build())
-        .getUrl();
+    String url = portForwardUrl(podWithPongServer("pfbad"));
     try (var c = SpdyTestClient.connect(url, false, "portforward.k8s.io")) {
       var error = c.open("streamType", "error", "port", "7071", "requestID", "0");
       var data = c.open("streamType", "data", "port", "7071", "requestID", "0");

@@ -84,7 +84,7 @@ public final class Mounts {
   }
 
   /** The kernel writes space, tab, newline and backslash in paths as three-digit octal escapes. */
-  static String unescape(String s) {
+  public static String unescape(String s) {
     if (s.indexOf('\\') < 0) {
       return s;
     }

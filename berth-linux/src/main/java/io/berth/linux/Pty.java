@@ -6,12 +6,10 @@ import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * A pseudo-terminal pair on the host, in raw mode: berthd keeps the master, a child process gets the slave by path
@@ -31,26 +29,22 @@ public final class Pty implements AutoCloseable {
   private static final int EIO = 5;
   private static final int TERMIOS_SIZE = 64; // glibc's struct termios is 60 bytes on x86_64 and aarch64
 
-  private static final Linker LINKER = Linker.nativeLinker();
-  private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-  private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+  private static final StructLayout CALL_STATE = Libc.CALL_STATE;
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
   private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
   private static final ValueLayout ADDR = ValueLayout.ADDRESS;
-  private static final MethodHandle POSIX_OPENPT = bind("posix_openpt", FunctionDescriptor.of(INT, INT));
-  private static final MethodHandle GRANTPT = bind("grantpt", FunctionDescriptor.of(INT, INT));
-  private static final MethodHandle UNLOCKPT = bind("unlockpt", FunctionDescriptor.of(INT, INT));
-  private static final MethodHandle PTSNAME_R = bind("ptsname_r", FunctionDescriptor.of(INT, INT, ADDR, LONG));
-  private static final MethodHandle TCGETATTR = bind("tcgetattr", FunctionDescriptor.of(INT, INT, ADDR));
-  private static final MethodHandle TCSETATTR = bind("tcsetattr", FunctionDescriptor.of(INT, INT, INT, ADDR));
-  private static final MethodHandle CFMAKERAW = bind("cfmakeraw", FunctionDescriptor.ofVoid(ADDR));
-  private static final MethodHandle IOCTL_PTR = LINKER.downcallHandle(
-      LINKER.defaultLookup().find("ioctl").orElseThrow(),
-      FunctionDescriptor.of(INT, INT, LONG, ADDR),
-      Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
-  private static final MethodHandle READ = bind("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
-  private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
-  private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle POSIX_OPENPT = Libc.bind("posix_openpt", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle GRANTPT = Libc.bind("grantpt", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle UNLOCKPT = Libc.bind("unlockpt", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle PTSNAME_R = Libc.bind("ptsname_r", FunctionDescriptor.of(INT, INT, ADDR, LONG));
+  private static final MethodHandle TCGETATTR = Libc.bind("tcgetattr", FunctionDescriptor.of(INT, INT, ADDR));
+  private static final MethodHandle TCSETATTR = Libc.bind("tcsetattr", FunctionDescriptor.of(INT, INT, INT, ADDR));
+  private static final MethodHandle CFMAKERAW = Libc.bind("cfmakeraw", FunctionDescriptor.ofVoid(ADDR));
+  private static final MethodHandle IOCTL_PTR = Libc.bind("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR),
+      Linker.Option.firstVariadicArg(2));
+  private static final MethodHandle READ = Libc.bind("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
+  private static final MethodHandle WRITE = Libc.bind("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
+  private static final MethodHandle CLOSE = Libc.bind("close", FunctionDescriptor.of(INT, INT));
 
   private final int master;
   private final String slavePath;
@@ -61,27 +55,17 @@ public final class Pty implements AutoCloseable {
     this.slavePath = slavePath;
   }
 
-  private static MethodHandle bind(String name, FunctionDescriptor fd) {
-    MemorySegment sym = LINKER.defaultLookup().find(name)
-        .orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
-    return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
-  }
-
-  private static int errno(MemorySegment st) {
-    return (int) ERRNO.get(st, 0L);
-  }
-
   /** A new pair in raw mode (no echo, no line editing: the container's own terminal does that). */
   public static Pty open() throws IOException {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment st = a.allocate(CALL_STATE);
       int fd = (int) POSIX_OPENPT.invokeExact(st, O_RDWR | O_NOCTTY | O_CLOEXEC);
       if (fd < 0) {
-        throw new IOException("posix_openpt: " + Errno.describe(errno(st)));
+        throw new IOException("posix_openpt: " + Errno.describe(Libc.errno(st)));
       }
       try {
         if ((int) GRANTPT.invokeExact(st, fd) != 0 || (int) UNLOCKPT.invokeExact(st, fd) != 0) {
-          throw new IOException("unlocking pty: " + Errno.describe(errno(st)));
+          throw new IOException("unlocking pty: " + Errno.describe(Libc.errno(st)));
         }
         MemorySegment name = a.allocate(128);
         int rc = (int) PTSNAME_R.invokeExact(st, fd, name, 128L);
@@ -90,11 +74,11 @@ public final class Pty implements AutoCloseable {
         }
         MemorySegment termios = a.allocate(TERMIOS_SIZE);
         if ((int) TCGETATTR.invokeExact(st, fd, termios) != 0) {
-          throw new IOException("tcgetattr: " + Errno.describe(errno(st)));
+          throw new IOException("tcgetattr: " + Errno.describe(Libc.errno(st)));
         }
         CFMAKERAW.invokeExact(st, termios);
         if ((int) TCSETATTR.invokeExact(st, fd, TCSANOW, termios) != 0) {
-          throw new IOException("tcsetattr: " + Errno.describe(errno(st)));
+          throw new IOException("tcsetattr: " + Errno.describe(Libc.errno(st)));
         }
         return new Pty(fd, name.getString(0));
       } catch (IOException | RuntimeException | Error e) {
@@ -125,7 +109,7 @@ public final class Pty implements AutoCloseable {
       ws.set(ValueLayout.JAVA_SHORT, 2, (short) columns);
       int rc = (int) IOCTL_PTR.invokeExact(st, master, TIOCSWINSZ, ws);
       if (rc != 0) {
-        throw new IOException("TIOCSWINSZ: " + Errno.describe(errno(st)));
+        throw new IOException("TIOCSWINSZ: " + Errno.describe(Libc.errno(st)));
       }
     } catch (IOException | RuntimeException | Error e) {
       throw e;
@@ -178,12 +162,12 @@ public final class Pty implements AutoCloseable {
           return -1;
         }
         n = (long) READ.invokeExact(st, master, b, (long) len);
-      } while (n < 0 && errno(st) == EINTR);
+      } while (n < 0 && Libc.errno(st) == EINTR);
       if (n < 0) {
-        if (errno(st) == EIO) {
+        if (Libc.errno(st) == EIO) {
           return -1;
         }
-        throw new IOException("read(" + slavePath + " master): " + Errno.describe(errno(st)));
+        throw new IOException("read(" + slavePath + " master): " + Errno.describe(Libc.errno(st)));
       }
       if (n == 0) {
         return -1;
@@ -210,10 +194,10 @@ public final class Pty implements AutoCloseable {
         }
         long n = (long) WRITE.invokeExact(st, master, b.asSlice(done), len - done);
         if (n < 0) {
-          if (errno(st) == EINTR) {
+          if (Libc.errno(st) == EINTR) {
             continue;
           }
-          throw new IOException("write(" + slavePath + " master): " + Errno.describe(errno(st)));
+          throw new IOException("write(" + slavePath + " master): " + Errno.describe(Libc.errno(st)));
         }
         done += n;
       }

@@ -3,13 +3,10 @@ package io.berth.linux;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -31,18 +28,16 @@ public final class SeqPacketSocket implements AutoCloseable {
   private static final int EINTR = 4;
   private static final int SUN_PATH = 108;
 
-  private static final Linker LINKER = Linker.nativeLinker();
-  private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-  private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+  private static final StructLayout CALL_STATE = Libc.CALL_STATE;
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
   private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
   private static final ValueLayout ADDR = ValueLayout.ADDRESS;
-  private static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(INT, INT, INT, INT));
-  private static final MethodHandle CONNECT = bind("connect", FunctionDescriptor.of(INT, INT, ADDR, INT));
-  private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(LONG, INT, ADDR, LONG, INT));
-  private static final MethodHandle SEND = bind("send", FunctionDescriptor.of(LONG, INT, ADDR, LONG, INT));
-  private static final MethodHandle SHUTDOWN = bind("shutdown", FunctionDescriptor.of(INT, INT, INT));
-  private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle SOCKET = Libc.bind("socket", FunctionDescriptor.of(INT, INT, INT, INT));
+  private static final MethodHandle CONNECT = Libc.bind("connect", FunctionDescriptor.of(INT, INT, ADDR, INT));
+  private static final MethodHandle RECV = Libc.bind("recv", FunctionDescriptor.of(LONG, INT, ADDR, LONG, INT));
+  private static final MethodHandle SEND = Libc.bind("send", FunctionDescriptor.of(LONG, INT, ADDR, LONG, INT));
+  private static final MethodHandle SHUTDOWN = Libc.bind("shutdown", FunctionDescriptor.of(INT, INT, INT));
+  private static final MethodHandle CLOSE = Libc.bind("close", FunctionDescriptor.of(INT, INT));
 
   private final int fd;
   private final String path;
@@ -51,12 +46,6 @@ public final class SeqPacketSocket implements AutoCloseable {
   private SeqPacketSocket(int fd, String path) {
     this.fd = fd;
     this.path = path;
-  }
-
-  private static MethodHandle bind(String name, FunctionDescriptor fd) {
-    MemorySegment sym = LINKER.defaultLookup().find(name)
-        .orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
-    return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
   }
 
   /** Connects to the listening socket at {@code socketPath}. */
@@ -87,7 +76,7 @@ public final class SeqPacketSocket implements AutoCloseable {
       MemorySegment st = a.allocate(CALL_STATE);
       int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
       if (fd < 0) {
-        throw new IOException("socket(AF_UNIX, SOCK_SEQPACKET): " + Errno.describe(errno(st)));
+        throw new IOException("socket(AF_UNIX, SOCK_SEQPACKET): " + Errno.describe(Libc.errno(st)));
       }
       MemorySegment addr = a.allocate(2 + SUN_PATH);
       addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
@@ -95,9 +84,9 @@ public final class SeqPacketSocket implements AutoCloseable {
       int rc;
       do {
         rc = (int) CONNECT.invokeExact(st, fd, addr, 2 + SUN_PATH);
-      } while (rc < 0 && errno(st) == EINTR);
+      } while (rc < 0 && Libc.errno(st) == EINTR);
       if (rc < 0) {
-        int errno = errno(st);
+        int errno = Libc.errno(st);
         int ignored = (int) CLOSE.invokeExact(st, fd);
         throw new IOException("connect(" + shown + "): " + Errno.describe(errno));
       }
@@ -109,10 +98,6 @@ public final class SeqPacketSocket implements AutoCloseable {
     }
   }
 
-  private static int errno(MemorySegment st) {
-    return (int) ERRNO.get(st, 0L);
-  }
-
   /** Receives one packet into {@code buf} (truncated to its length); returns its size, or -1 once the peer closed. */
   public int receive(byte[] buf) throws IOException {
     try (Arena a = Arena.ofConfined()) {
@@ -121,9 +106,9 @@ public final class SeqPacketSocket implements AutoCloseable {
       long n;
       do {
         n = (long) RECV.invokeExact(st, fd, b, (long) buf.length, 0);
-      } while (n < 0 && errno(st) == EINTR && !closed);
+      } while (n < 0 && Libc.errno(st) == EINTR && !closed);
       if (n < 0) {
-        throw new IOException("recv(" + path + "): " + Errno.describe(errno(st)));
+        throw new IOException("recv(" + path + "): " + Errno.describe(Libc.errno(st)));
       }
       if (n == 0) {
         return -1;
@@ -146,9 +131,9 @@ public final class SeqPacketSocket implements AutoCloseable {
       long n;
       do {
         n = (long) SEND.invokeExact(st, fd, b, (long) len, MSG_NOSIGNAL);
-      } while (n < 0 && errno(st) == EINTR);
+      } while (n < 0 && Libc.errno(st) == EINTR);
       if (n < 0) {
-        throw new IOException("send(" + path + "): " + Errno.describe(errno(st)));
+        throw new IOException("send(" + path + "): " + Errno.describe(Libc.errno(st)));
       }
     } catch (IOException | RuntimeException | Error e) {
       throw e;

@@ -1,6 +1,7 @@
 package io.berth.snapshot;
 
 import io.berth.core.BerthException;
+import io.berth.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,22 +46,6 @@ final class MountInfo {
     return out;
   }
 
-  /** True if {@code path} is a mount point. */
-  static boolean isMountPoint(Path path) {
-    String p = path.toAbsolutePath().normalize().toString();
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-        String[] f = line.split(" ");
-        if (f.length > 4 && unescape(f[4]).equals(p)) {
-          return true;
-        }
-      }
-    } catch (IOException e) {
-      throw BerthException.internal(e, "read /proc/self/mountinfo");
-    }
-    return false;
-  }
-
   private static boolean hasOption(String options, String option) {
     for (String o : options.split(",")) {
       if (o.equals(option)) {
@@ -79,25 +64,7 @@ final class MountInfo {
     return -1;
   }
 
-  /** The kernel writes space, tab, newline and backslash as octal escapes. */
-  static String unescape(String s) {
-    if (s.indexOf('\\') < 0) {
-      return s;
-    }
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 3 < s.length()) {
-        try {
-          sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-          i += 3;
-          continue;
-        } catch (NumberFormatException e) {
-          // not an escape
-        }
-      }
-      sb.append(c);
-    }
-    return sb.toString();
+  private static String unescape(String s) {
+    return Mounts.unescape(s);
   }
 }
