@@ -421,8 +421,10 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
         }
       }
     }
-    for (long pid : LeakCheck.processesMentioning(dir.toString(), "conmon")) {
-      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    for (String comm : LeakCheck.MONITOR_COMMS) {
+      for (long pid : LeakCheck.processesMentioning(dir.toString(), comm)) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
     }
     List<String> mounts = LeakCheck.mountPointsUnder(dir);
     mounts.sort(Comparator.comparingInt(String::length).reversed());
