@@ -7,8 +7,10 @@ import static io.berth.it.Cri.pod;
 import static io.berth.it.Cri.runPod;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.cri.api.AttachRequest;
 import io.berth.cri.api.ContainerState;
 import io.berth.cri.api.ContainerStatus;
+import io.berth.cri.api.ExecRequest;
 import io.berth.cri.api.ExecSyncResponse;
 import io.berth.cri.api.ListPodSandboxRequest;
 import io.berth.cri.api.PodSandbox;
@@ -19,6 +21,7 @@ import io.berth.cri.api.RemoveContainerRequest;
 import io.berth.cri.api.RemovePodSandboxRequest;
 import io.berth.cri.api.StopContainerRequest;
 import io.berth.cri.api.StopPodSandboxRequest;
+import io.berth.streaming.WebSocketTestClient;
 import io.berth.testing.BerthdProcess;
 import io.berth.testing.LeakCheck;
 import io.berth.testing.LocalRegistry;
@@ -46,6 +49,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class RuntimeHandlersIT {
   /** What gVisor 20221219's sentry reports as its kernel release (pkg/sentry/kernel/version.go). */
   private static final String GVISOR_RELEASE = "4.4.0";
+  private static final String V5 = "v5.channel.k8s.io";
 
   @RegisterExtension
   @Order(1)
@@ -147,6 +151,41 @@ class RuntimeHandlersIT {
     assertThat(ip).startsWith(berthd.subnet().substring(0, berthd.subnet().lastIndexOf('.')));
     createAndStart(berthd, podId, pod, container("web", image, "httpd", "-f", "-p", "8080", "-h", "/www"));
     assertThat(httpGet(ip, 8080, "/index.html")).matches("(?s)HTTP/1\\.[01] 200 .*").endsWith("hello from berth\n");
+    stopAndRemove(podId);
+  }
+
+  /**
+   * A terminal container joined to the gVisor sandbox: conmon owns its terminal (runsc create got conmon's console
+   * socket), so attach and resize reach it as on runc. The sandboxed process sees the new size but gets no SIGWINCH:
+   * the host kernel signals the host terminal's foreground process group, and gVisor's processes are not host
+   * processes (gVisor's own containerd shim resizes the same way).
+   */
+  @Test
+  void runscContainer_ttyAndStdin_attachAndExecThroughConmon() throws Exception {
+    PodSandboxConfig.Builder pod = pod(berthd, "runsc-tty");
+    String podId = runPod(berthd, pod, "runsc");
+    String id = createAndStart(berthd, podId, pod, container("c", image, "sh", "-c",
+        "while read line; do echo said:$line:$(stty size); done").setTty(true).setStdin(true));
+    String url = berthd.runtime().attach(AttachRequest.newBuilder().setContainerId(id).setTty(true)
+        .setStdin(true).setStdout(true).build()).getUrl();
+    try (var c = WebSocketTestClient.connect(url, V5)) {
+      assertThat(c.status).isEqualTo(101);
+      c.send(0, "hi\n");
+      c.await(1, "said:hi:");
+      c.send(4, "{\"Width\":77,\"Height\":22}");
+      c.send(0, "again\n");
+      c.await(1, "said:again:22 77");
+    }
+    String exec = berthd.runtime().exec(ExecRequest.newBuilder().setContainerId(id).addAllCmd(List.of("sh"))
+        .setTty(true).setStdin(true).setStdout(true).build()).getUrl();
+    try (var c = WebSocketTestClient.connect(exec, V5)) {
+      c.send(4, "{\"Width\":100,\"Height\":30}");
+      c.send(0, "stty size; uname -r; exit 3\n");
+      c.await(1, "30 100");
+      c.await(1, GVISOR_RELEASE);
+      c.awaitClosed();
+      assertThat(c.channel(3)).contains("\"reason\":\"NonZeroExitCode\"").contains("\"message\":\"3\"");
+    }
     stopAndRemove(podId);
   }
 

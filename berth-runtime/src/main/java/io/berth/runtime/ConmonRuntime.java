@@ -602,7 +602,7 @@ final class ConmonRuntime implements OciRuntime {
     List<String> runtimeArgv = new ArrayList<>();
     runtimeArgv.add(handler.binary().toString());
     runtimeArgv.addAll(runtimeGlobalArgs());
-    return ExecSession.start(runtimeArgv, id, dir, tty, columns, rows);
+    return ExecSession.start(runtimeArgv, id, dir, tty, gvisor == null, columns, rows);
   }
 
   /**
