@@ -13,6 +13,7 @@ import io.berth.cri.api.ContainerStatus;
 import io.berth.cri.api.ExecRequest;
 import io.berth.cri.api.ExecSyncResponse;
 import io.berth.cri.api.ListPodSandboxRequest;
+import io.berth.cri.api.NamespaceMode;
 import io.berth.cri.api.PodSandbox;
 import io.berth.cri.api.PodSandboxConfig;
 import io.berth.cri.api.PodSandboxState;
@@ -26,7 +27,9 @@ import io.berth.testing.BerthdProcess;
 import io.berth.testing.LeakCheck;
 import io.berth.testing.LocalRegistry;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -100,6 +103,10 @@ class RuntimeHandlersIT {
             Tuple.tuple(pods.get("crun"), "crun", PodSandboxState.SANDBOX_READY),
             Tuple.tuple(pods.get("runsc"), "runsc", PodSandboxState.SANDBOX_READY));
 
+    // the gVisor sandbox (the pod's kernel, all its containers) is accounted in the infra container's cgroup
+    assertThat(sandboxCgroups(pods.get("runsc"))).as("cgroups of the runsc sandbox")
+        .anyMatch(l -> l.matches("\\d+:memory:" + berthd.cgroupParent() + "/berth-" + pods.get("runsc")));
+
     // a second container in the running gVisor pod: its output reaches the CRI log through conmon, and its exit code
     PodSandboxConfig.Builder runscPod = pod(berthd, "on-runsc");
     String uname = createAndStart(berthd, pods.get("runsc"), runscPod, container("uname", image, "uname", "-r"));
@@ -154,6 +161,24 @@ class RuntimeHandlersIT {
     stopAndRemove(podId);
   }
 
+  /** A host-network pod on runsc: berthd runs its sandbox with {@code --network=host}, on the host's stack. */
+  @Test
+  void runscPod_hostNetwork_listensOnTheHostsLoopback() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    PodSandboxConfig.Builder pod = pod(berthd, "runsc-hostnet");
+    pod.getLinuxBuilder().getSecurityContextBuilder().getNamespaceOptionsBuilder().setNetwork(NamespaceMode.NODE);
+    String podId = runPod(berthd, pod, "runsc");
+    String web = createAndStart(berthd, podId, pod, container("web", image, "httpd", "-f", "-p",
+        "127.0.0.1:" + port, "-h", "/www"));
+    assertThat(httpGet("127.0.0.1", port, "/index.html")).matches("(?s)HTTP/1\\.[01] 200 .*")
+        .endsWith("hello from berth\n");
+    assertThat(Cri.exec(berthd, web, "uname", "-r").getStdout().toStringUtf8().strip()).isEqualTo(GVISOR_RELEASE);
+    stopAndRemove(podId);
+  }
+
   /**
    * A terminal container joined to the gVisor sandbox: conmon owns its terminal (runsc create got conmon's console
    * socket), so attach and resize reach it as on runc. The sandboxed process sees the new size but gets no SIGWINCH:
@@ -187,6 +212,17 @@ class RuntimeHandlersIT {
       assertThat(c.channel(3)).contains("\"reason\":\"NonZeroExitCode\"").contains("\"message\":\"3\"");
     }
     stopAndRemove(podId);
+  }
+
+  /** /proc/PID/cgroup of the gVisor sandbox process of a pod ({@code runsc-sandbox ... boot ... --bundle=...}). */
+  private static List<String> sandboxCgroups(String podId) throws IOException {
+    for (long pid : LeakCheck.processesMentioning(podId, "exe")) {
+      String cmd = Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ');
+      if (cmd.startsWith("runsc-sandbox ") && cmd.contains(" boot ")) {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"));
+      }
+    }
+    throw new AssertionError("no gVisor sandbox process for pod " + podId);
   }
 
   private static void stopAndRemove(String podId) {

@@ -614,8 +614,10 @@ public final class SpecGenerator {
     mounts.add(new RuntimeSpec.Mount(INFRA_BINARY, "bind", r.catatonit().toString(),
         List.of("bind", "ro", "nosuid", "nodev")));
 
+    // A gVisor sandbox runs in its infra container's cgroup with every container of the pod: no pause-sized CPU
+    // weight and no device rules for it (the KVM platform opens /dev/kvm); the pod's own cgroup (the parent) limits it.
     List<RuntimeSpec.DeviceCgroup> rules = List.of(new RuntimeSpec.DeviceCgroup(false, null, null, null, "rwm"));
-    RuntimeSpec.Resources resources = new RuntimeSpec.Resources(rules, null,
+    RuntimeSpec.Resources resources = r.options().gvisor() ? null : new RuntimeSpec.Resources(rules, null,
         new RuntimeSpec.Cpu(SANDBOX_CPU_SHARES, null, null, null, null), null, null, null);
 
     Map<String, String> annotations = new TreeMap<>();

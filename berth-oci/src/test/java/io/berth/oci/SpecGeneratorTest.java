@@ -783,6 +783,15 @@ class SpecGeneratorTest {
   }
 
   @Test
+  void infraSpec_gvisor_sandboxCgroupWithoutPauseSizedLimits() {
+    RuntimeOptions gvisor = new RuntimeOptions("runsc", "cgroupfs", false, false, false, true, true, 0, true);
+    RuntimeSpec s = infra(pod(b -> { }), Path.of("/run/berth/netns/sb1"), gvisor);
+    assertThat(s.linux().resources()).isNull();
+    assertThat(s.linux().cgroupsPath()).isEqualTo("/kubepods/pod1/berth-sb1");
+    assertThat(s.process().args()).containsExactly("/catatonit", "-P");
+  }
+
+  @Test
   void infraSpec_catatonitPause_unprivilegedReadOnlyOwnNamespaces() {
     RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0, false);
     RuntimeSpec s = infra(pod(b -> { }), Path.of("/run/berth/netns/sb1"), o);

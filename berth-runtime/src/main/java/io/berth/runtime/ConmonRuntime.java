@@ -110,7 +110,10 @@ final class ConmonRuntime implements OciRuntime {
     if (Files.exists(persist)) {
       throw BerthException.alreadyExists("container %s exists", id);
     }
-    boolean subcontainer = gvisor != null && GvisorSandboxes.isSubcontainer(RuntimeSpec.readFrom(bundle));
+    RuntimeSpec gvisorSpec = gvisor != null ? RuntimeSpec.readFrom(bundle) : null;
+    boolean subcontainer = gvisorSpec != null && GvisorSandboxes.isSubcontainer(gvisorSpec);
+    List<String> sandboxArgs = gvisorSpec != null ? GvisorSandboxes.sandboxArgs(gvisorSpec, handler.extraArgs())
+        : List.of();
     try {
       Files.createDirectories(persist);
       Files.writeString(persist.resolve("bundle"), bundle.toAbsolutePath().toString());
@@ -134,7 +137,7 @@ final class ConmonRuntime implements OciRuntime {
     args.add("-c");
     args.add("exec \"$@\" 3>\"$0\"");
     args.add(fifo.toString());
-    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options, subcontainer));
+    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options, sandboxArgs, subcontainer));
     log.debug("starting conmon for {}: {}", id, args);
     ProcessBuilder pb = new ProcessBuilder(args)
         .directory(persist.toFile())
@@ -207,9 +210,10 @@ final class ConmonRuntime implements OciRuntime {
   /**
    * conmon's command line, as CRI-O builds it (internal/oci/runtime_oci.go), for API version 1. A gVisor
    * sub-container is created through {@link GvisorSandboxes#adapter()}, which takes the runtime binary as its first
-   * argument and writes its proxy's pid next to conmon's files.
+   * argument and writes its proxy's pid next to conmon's files. {@code sandboxArgs} follow the handler's arguments.
    */
-  List<String> conmonArgs(String id, Path bundle, CreateOptions options, boolean gvisorSubcontainer) {
+  List<String> conmonArgs(String id, Path bundle, CreateOptions options, List<String> sandboxArgs,
+      boolean gvisorSubcontainer) {
     Path persist = persistDir(id);
     List<String> a = new ArrayList<>();
     a.add(conmon.toString());
@@ -244,6 +248,10 @@ final class ConmonRuntime implements OciRuntime {
       a.add(handler.binary().toString());
     }
     for (String r : runtimeGlobalArgs()) {
+      a.add("--runtime-arg");
+      a.add(r);
+    }
+    for (String r : sandboxArgs) {
       a.add("--runtime-arg");
       a.add(r);
     }
@@ -322,7 +330,10 @@ final class ConmonRuntime implements OciRuntime {
         GvisorSandboxes.start(id, persist, createTimeout);
         return;
       }
-      if (GvisorSandboxes.ownNetns(RuntimeSpec.readFrom(bundle(id))).isPresent()) {
+      RuntimeSpec spec = RuntimeSpec.readFrom(bundle(id));
+      cmd = new ArrayList<>(command(GvisorSandboxes.sandboxArgs(spec, handler.extraArgs())));
+      cmd.addAll(List.of("start", id));
+      if (GvisorSandboxes.ownNetns(spec).isPresent()) {
         cmd = GvisorSandboxes.withNetnsGuard(cmd);
       }
     }

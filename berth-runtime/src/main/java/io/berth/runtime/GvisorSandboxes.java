@@ -96,6 +96,22 @@ final class GvisorSandboxes {
   }
 
   /**
+   * Global runsc flags for one pod's sandbox, after the handler's own: {@code --network=host} when the pod uses the
+   * host's network (its infra spec has no network namespace) and the handler does not choose a network mode itself.
+   * With its own netstack runsc would start the sandbox in a new, empty network namespace and then refuse it as the
+   * root namespace; a host-network pod wants the host's network, which {@code host} mode gives it. Empty for
+   * sub-containers (the sandbox's network is settled by then).
+   */
+  static List<String> sandboxArgs(RuntimeSpec spec, List<String> handlerArgs) {
+    if (isSubcontainer(spec) || handlerArgs.stream().anyMatch(a -> a.matches("--?network(=.*)?"))) {
+      return List.of();
+    }
+    boolean netns = spec.linux() != null && spec.linux().namespaces() != null
+        && spec.linux().namespaces().stream().anyMatch(n -> "network".equals(n.type()));
+    return netns ? List.of() : List.of("--network=host");
+  }
+
+  /**
    * The network namespace the spec puts the sandbox in, when it is a namespace of its own: a path that is not
    * berthd's (the host's) network namespace. Empty for host-network pods and specs without a path.
    */

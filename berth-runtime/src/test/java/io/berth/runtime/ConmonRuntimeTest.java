@@ -29,7 +29,7 @@ class ConmonRuntimeTest {
     ConmonRuntime r = runtime("cgroupfs", List.of("--debug"));
     Path state = dir.resolve("state");
     List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/logs/c1.log")),
-        false);
+        List.of(), false);
     assertThat(args).containsExactly("/usr/bin/conmon", "--api-version", "1", "-c", "c1", "-u", "c1", "-n", "c1",
         "-r", "/usr/bin/runc", "-b", "/b/c1", "-p", "/b/c1/pidfile", "-P",
         state.resolve("containers/c1/conmon.pid").toString(), "--persist-dir", state.resolve("containers/c1").toString(),
@@ -44,25 +44,27 @@ class ConmonRuntimeTest {
         List.of("--ignore-cgroups"));
     Path state = dir.resolve("state");
     ConmonRuntime r = new ConmonRuntime(h, Path.of("/usr/bin/conmon"), state, "cgroupfs", Duration.ofSeconds(5), true);
-    List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), true);
+    List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), List.of(), true);
     assertThat(args).containsSubsequence("-r", state.resolve(GvisorSandboxes.ADAPTER).toString())
         .containsSubsequence("-p", state.resolve("containers/c1/pidfile").toString())
         .containsSubsequence("--runtime-arg", "/usr/bin/runsc", "--runtime-arg", "--root=" + dir.resolve("runsc"),
             "--runtime-arg", "--ignore-cgroups");
     assertThat(state.resolve(GvisorSandboxes.ADAPTER)).isExecutable();
     // the sandbox itself (its infra container) is created by runsc directly
-    assertThat(r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), false))
+    assertThat(r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), List.of("--network=host"),
+        false))
         .containsSubsequence("-r", "/usr/bin/runsc").containsSubsequence("-p", "/b/c1/pidfile")
+        .containsSubsequence("--runtime-arg", "--ignore-cgroups", "--runtime-arg", "--network=host")
         .doesNotContain(state.resolve(GvisorSandboxes.ADAPTER).toString());
   }
 
   @Test
   void conmonArgs_systemdTerminalStdin_flags() {
     List<String> args = runtime("systemd", List.of()).conmonArgs("c1", Path.of("/b"),
-        new CreateOptions(Path.of("/l"), true, true, false), false);
+        new CreateOptions(Path.of("/l"), true, true, false), List.of(), false);
     assertThat(args).contains("-s", "-t", "-i", "--leave-stdin-open");
     List<String> once = runtime("cgroupfs", List.of()).conmonArgs("c1", Path.of("/b"),
-        new CreateOptions(Path.of("/l"), false, true, true), false);
+        new CreateOptions(Path.of("/l"), false, true, true), List.of(), false);
     assertThat(once).contains("-i").doesNotContain("--leave-stdin-open", "-s", "-t");
   }
 

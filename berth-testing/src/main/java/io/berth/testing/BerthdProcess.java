@@ -516,7 +516,7 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
     Map<String, String[]> handlers = new LinkedHashMap<>();
     handlers.put("runc", new String[] {"/usr/sbin/runc"});
     handlers.put("crun", new String[] {"/usr/bin/crun"});
-    handlers.put("runsc", new String[] {"/usr/bin/runsc", "--ignore-cgroups"});
+    handlers.put("runsc", new String[] {"/usr/bin/runsc"});
     handlers.putAll(options.handlers);
     handlers.forEach((name, h) -> {
       t.append("[runtime.handlers.").append(name).append("]\nbinary = \"").append(h[0]).append("\"\n");
