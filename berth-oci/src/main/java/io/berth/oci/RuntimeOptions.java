@@ -52,8 +52,8 @@ public record RuntimeOptions(
     boolean hugetlb = v2 ? controllers(cg.resolve("cgroup.controllers")).contains("hugetlb")
         : Files.isDirectory(cg.resolve("hugetlb"));
     boolean swap = v2 ? true : Files.exists(cg.resolve("memory/memory.memsw.limit_in_bytes"));
-    return new RuntimeOptions(handler, cgroupDriver, recursiveReadOnlyMounts, false, v2, hugetlb, swap, selfOomScoreAdj(),
-        gvisor);
+    return new RuntimeOptions(handler, cgroupDriver, recursiveReadOnlyMounts, false, v2, hugetlb, swap,
+        selfOomScoreAdj(), gvisor);
   }
 
   /** This process's {@code oom_score_adj}. */
