@@ -37,7 +37,7 @@ final class ConmonRuntimes implements OciRuntimes {
     String n = name == null || name.isEmpty() ? runtimes.defaultHandler() : name;
     OciRuntime r = runtimes.get(n);
     return handlers.computeIfAbsent(n, k -> new ConmonHandler(k, r, configured.get(k),
-        RuntimeOptions.detect(k, cgroupDriver, status(k).recursiveReadOnlyMounts())));
+        RuntimeOptions.detect(k, cgroupDriver, status(k).recursiveReadOnlyMounts(), status(k).gvisor())));
   }
 
   private HandlerStatus status(String name) {
@@ -55,10 +55,10 @@ final class ConmonRuntimes implements OciRuntimes {
 
   private record ConmonHandler(String name, OciRuntime runtime, RuntimeHandler config, RuntimeOptions options)
       implements Handler {
+    /** gVisor (found by its --version) starts the pod's sandbox with the infra container; Kata by its name. */
     @Override
     public boolean needsInfra() {
-      String bin = config.binary().getFileName().toString();
-      return bin.contains("runsc") || bin.contains("kata");
+      return options.gvisor() || config.binary().getFileName().toString().contains("kata");
     }
 
     @Override

@@ -35,6 +35,9 @@ final class StartContainer {
       if (!s.ready()) {
         throw BerthException.failedPrecondition("sandbox %s of container %s is not ready", s.id(), c.id());
       }
+      // Taken before the runtime call: a short-lived process can exit before start returns (gVisor's start goes
+      // through the container's monitor), and its finished_at must not come before started_at.
+      long startedAt = System.currentTimeMillis() * 1_000_000L;
       try {
         st.runtimes.handler(r.getRuntimeHandler()).start(c.id());
       } catch (BerthException e) {
@@ -44,7 +47,7 @@ final class StartContainer {
         throw e;
       }
       st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_RUNNING_VALUE)
-          .setStartedAt(System.currentTimeMillis() * 1_000_000L)
+          .setStartedAt(startedAt)
           .addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
               .setNanos(System.nanoTime() - t))
           .build());

@@ -140,7 +140,7 @@ public record BerthdConfig(
       return Map.of(
           "runc", new Handler("/usr/sbin/runc", List.of(), null),
           "crun", new Handler("/usr/bin/crun", List.of(), null),
-          "runsc", new Handler("/usr/bin/runsc", List.of("--ignore-cgroups"), null));
+          "runsc", new Handler("/usr/bin/runsc", List.of(), null));
     }
   }
 

@@ -15,6 +15,7 @@ import io.berth.cri.api.ListPodSandboxRequest;
 import io.berth.cri.api.PodSandbox;
 import io.berth.cri.api.PodSandboxConfig;
 import io.berth.cri.api.PodSandboxState;
+import io.berth.cri.api.StartContainerRequest;
 import io.berth.cri.api.StopContainerRequest;
 import io.berth.cri.api.StopPodSandboxRequest;
 import io.berth.testing.BerthdProcess;
@@ -88,6 +89,56 @@ class RecoveryIT {
       assertThat(status(berthd, running).getState()).isEqualTo(ContainerState.CONTAINER_EXITED);
       berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(b).build());
       assertThat(status(berthd, bRunning).getState()).isEqualTo(ContainerState.CONTAINER_EXITED);
+
+      berthd.removeAllPods();
+      leaks.assertNoLeaks(before);
+    }
+  }
+
+  /**
+   * A gVisor pod: its sandbox and the containers joined to it run under conmon (sub-containers through their proxy),
+   * so they outlive berthd like runc's; one that was only created can still be started afterwards.
+   */
+  @Test
+  void restart_afterSigkill_runscPodContainersKeepRunning() throws Exception {
+    try (BerthdProcess berthd = BerthdProcess.builder().start()) {
+      LeakCheck leaks = berthd.leakCheck();
+      LeakCheck.Snapshot before = leaks.snapshot();
+      String image = Cri.pushAndPull(berthd, registry, "it/recovery-runsc");
+      PodSandboxConfig.Builder pod = pod(berthd, "recover-runsc");
+      String podId = runPod(berthd, pod, "runsc");
+      String running = createAndStart(berthd, podId, pod, container("running", image, "sleep", "3600"));
+      String created = create(berthd, podId, pod, container("created", image, "sh", "-c", "echo late start"));
+      String done = createAndStart(berthd, podId, pod, container("done", image, "true"));
+      awaitExit(berthd, done);
+      String killed = createAndStart(berthd, podId, pod, container("killed", image, "sleep", "3600"));
+      assertThat(status(berthd, killed).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
+
+      berthd.kill();
+      // killed while berthd is down, by the runtime itself
+      Process kill = new ProcessBuilder("/usr/bin/runsc", "--root=" + berthd.state().resolve("runtime/runsc"),
+          "kill", killed, "9").redirectErrorStream(true).start();
+      assertThat(kill.waitFor()).as(new String(kill.getInputStream().readAllBytes())).isZero();
+      awaitFile(berthd.state().resolve("containers-runtime/exits").resolve(killed));
+
+      berthd.start();
+      assertThat(berthd.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
+          .filteredOn(p -> p.getId().equals(podId)).singleElement()
+          .satisfies(p -> assertThat(p.getState()).isEqualTo(PodSandboxState.SANDBOX_READY));
+      assertThat(status(berthd, running).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
+      assertThat(status(berthd, created).getState()).isEqualTo(ContainerState.CONTAINER_CREATED);
+      assertThat(status(berthd, done).getExitCode()).isZero();
+      ContainerStatus killedStatus = awaitExit(berthd, killed);
+      assertThat(killedStatus.getExitCode()).isEqualTo(137);
+
+      assertThat(Cri.exec(berthd, running, "uname", "-r").getStdout().toStringUtf8()).isEqualTo("4.4.0\n");
+      berthd.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(created).build());
+      ContainerStatus late = awaitExit(berthd, created);
+      assertThat(late.getExitCode()).isZero();
+      assertThat(Cri.logLines(late, 1)).singleElement().satisfies(l -> assertThat(l).endsWith(" stdout F late start"));
+      berthd.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(running).setTimeout(2).build());
+      assertThat(status(berthd, running).getState()).isEqualTo(ContainerState.CONTAINER_EXITED);
+      berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
 
       berthd.removeAllPods();
       leaks.assertNoLeaks(before);

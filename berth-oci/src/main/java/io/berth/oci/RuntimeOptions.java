@@ -16,6 +16,8 @@ import java.nio.file.Path;
  * @param swapController memory+swap accounting exists (memory.memsw.* on v1, memory.swap.max on v2)
  * @param minOomScoreAdj berthd's own {@code oom_score_adj}: lower values are raised to it, since lowering needs
  *     CAP_SYS_RESOURCE
+ * @param gvisor the handler is gVisor's runsc: a pod's containers run in one sandbox kernel, whose PID namespaces
+ *     runsc matches by the path in the spec (see {@link SpecGenerator#gvisorPidNamespace})
  */
 public record RuntimeOptions(
     String handler,
@@ -25,7 +27,8 @@ public record RuntimeOptions(
     boolean cgroupV2,
     boolean hugetlbController,
     boolean swapController,
-    int minOomScoreAdj) {
+    int minOomScoreAdj,
+    boolean gvisor) {
 
   public static final String CGROUPFS = "cgroupfs";
   public static final String SYSTEMD = "systemd";
@@ -36,14 +39,21 @@ public record RuntimeOptions(
     }
   }
 
-  /** Options for a handler on this host, reading /proc and /sys. */
+  /** Options for a handler that is not gVisor on this host, reading /proc and /sys. */
   public static RuntimeOptions detect(String handler, String cgroupDriver, boolean recursiveReadOnlyMounts) {
+    return detect(handler, cgroupDriver, recursiveReadOnlyMounts, false);
+  }
+
+  /** Options for a handler on this host, reading /proc and /sys. */
+  public static RuntimeOptions detect(String handler, String cgroupDriver, boolean recursiveReadOnlyMounts,
+      boolean gvisor) {
     Path cg = Path.of("/sys/fs/cgroup");
     boolean v2 = Files.exists(cg.resolve("cgroup.controllers"));
     boolean hugetlb = v2 ? controllers(cg.resolve("cgroup.controllers")).contains("hugetlb")
         : Files.isDirectory(cg.resolve("hugetlb"));
     boolean swap = v2 ? true : Files.exists(cg.resolve("memory/memory.memsw.limit_in_bytes"));
-    return new RuntimeOptions(handler, cgroupDriver, recursiveReadOnlyMounts, false, v2, hugetlb, swap, selfOomScoreAdj());
+    return new RuntimeOptions(handler, cgroupDriver, recursiveReadOnlyMounts, false, v2, hugetlb, swap,
+        selfOomScoreAdj(), gvisor);
   }
 
   /** This process's {@code oom_score_adj}. */
@@ -65,6 +75,6 @@ public record RuntimeOptions(
 
   /** Defaults for unit tests and documentation: cgroupfs v1, everything available, oom_score_adj 0. */
   public static RuntimeOptions defaults(String handler) {
-    return new RuntimeOptions(handler, CGROUPFS, true, false, false, true, true, 0);
+    return new RuntimeOptions(handler, CGROUPFS, true, false, false, true, true, 0, false);
   }
 }

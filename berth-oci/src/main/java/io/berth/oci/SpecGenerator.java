@@ -137,15 +137,18 @@ public final class SpecGenerator {
       namespaces.add(new RuntimeSpec.Namespace("ipc",
           sandbox.ipcPath() != null ? sandbox.ipcPath().toString() : nsPath(sandbox.infraPid(), "ipc")));
     }
+    boolean gvisor = options.gvisor();
     switch (sc.getNamespaceOptions().getPid()) {
-      case CONTAINER -> namespaces.add(new RuntimeSpec.Namespace("pid", null));
-      case POD -> namespaces.add(new RuntimeSpec.Namespace("pid", nsPath(sandbox.infraPid(), "pid")));
+      case CONTAINER -> namespaces.add(new RuntimeSpec.Namespace("pid", gvisor ? gvisorPidNamespace(r.id()) : null));
+      case POD -> namespaces.add(new RuntimeSpec.Namespace("pid",
+          gvisor ? gvisorPidNamespace(sandbox.id()) : nsPath(sandbox.infraPid(), "pid")));
       case TARGET -> {
         if (r.targetPid() <= 0) {
           throw BerthException.invalidArgument("PID namespace target %s is not running",
               sc.getNamespaceOptions().getTargetId());
         }
-        namespaces.add(new RuntimeSpec.Namespace("pid", nsPath(r.targetPid(), "pid")));
+        namespaces.add(new RuntimeSpec.Namespace("pid", gvisor
+            ? gvisorPidNamespace(sc.getNamespaceOptions().getTargetId()) : nsPath(r.targetPid(), "pid")));
       }
       case NODE -> { }
       default -> throw BerthException.invalidArgument("unknown PID namespace mode");
@@ -584,7 +587,7 @@ public final class SpecGenerator {
 
     List<RuntimeSpec.Namespace> namespaces = new ArrayList<>();
     if (pid != NamespaceMode.NODE) {
-      namespaces.add(new RuntimeSpec.Namespace("pid", null));
+      namespaces.add(new RuntimeSpec.Namespace("pid", r.options().gvisor() ? gvisorPidNamespace(sandbox.id()) : null));
     }
     if (ipc != NamespaceMode.NODE) {
       namespaces.add(new RuntimeSpec.Namespace("ipc", null));
@@ -615,8 +618,10 @@ public final class SpecGenerator {
           List.of("bind", "ro", "nosuid", "nodev")));
     }
 
+    // A gVisor sandbox runs in its infra container's cgroup with every container of the pod: no pause-sized CPU
+    // weight and no device rules for it (the KVM platform opens /dev/kvm); the pod's own cgroup (the parent) limits it.
     List<RuntimeSpec.DeviceCgroup> rules = List.of(new RuntimeSpec.DeviceCgroup(false, null, null, null, "rwm"));
-    RuntimeSpec.Resources resources = new RuntimeSpec.Resources(rules, null,
+    RuntimeSpec.Resources resources = r.options().gvisor() ? null : new RuntimeSpec.Resources(rules, null,
         new RuntimeSpec.Cpu(SANDBOX_CPU_SHARES, null, null, null, null), null, null, null);
 
     Map<String, String> annotations = new TreeMap<>();
@@ -673,6 +678,20 @@ public final class SpecGenerator {
       throw BerthException.invalidArgument("invalid cgroup parent %s", parent);
     }
     return (p.equals("/") ? "" : p) + "/berth-" + id;
+  }
+
+  /**
+   * The PID namespace "path" of a gVisor container: a name, not a file. runsc never opens it; the sandbox kernel
+   * puts a sub-container into the PID namespace of the container whose spec named the same path, else into a new
+   * one (runsc/boot/loader.go, startSubcontainer). Host paths would not do: a pod-shared namespace must be the
+   * infra container's, whose spec is written before its sandbox (and pid) exist, and the sandbox process's
+   * {@code /proc/<pid>/ns/pid} would make the pod's first app container the namespace's init, so that once it
+   * exits no further container could start (ENOMEM, "creating process: out of memory").
+   *
+   * @param id the sandbox id (pod-shared namespace) or the container id (its own, which TARGET mode names)
+   */
+  public static String gvisorPidNamespace(String id) {
+    return "/berth-gvisor-pidns/" + id;
   }
 
   private static String nsPath(int pid, String ns) {

@@ -475,7 +475,7 @@ class SpecGeneratorTest {
     ContainerConfig.Builder c = container().addMounts(Mount.newBuilder().setContainerPath("/r").setHostPath("/srv/r")
         .setReadonly(true).setRecursiveReadOnly(true));
     assertThat(mount(spec(c), "/r").options()).containsExactly("rbind", "rprivate", "rro");
-    RuntimeOptions noRro = new RuntimeOptions("crun", "cgroupfs", false, false, false, true, true, 0);
+    RuntimeOptions noRro = new RuntimeOptions("crun", "cgroupfs", false, false, false, true, true, 0, false);
     invalid(() -> spec(c, pod(b -> { }), ImageConfigView.empty(), noRro), "recursive read-only");
     ContainerConfig.Builder rw = container().addMounts(Mount.newBuilder().setContainerPath("/r").setHostPath("/srv/r")
         .setRecursiveReadOnly(true));
@@ -640,7 +640,7 @@ class SpecGeneratorTest {
 
   @Test
   void resources_noSwapController_noSwapLimit() {
-    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, false, 0);
+    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, false, 0, false);
     RuntimeSpec s = spec(withRes(container(), r -> r.setMemoryLimitInBytes(1 << 20)), pod(b -> { }),
         ImageConfigView.empty(), o);
     assertThat(s.linux().resources().memory().swap()).isNull();
@@ -652,7 +652,7 @@ class SpecGeneratorTest {
         .setPageSize("2MB").setLimit(4 << 20)));
     assertThat(spec(c).linux().resources().hugepageLimits())
         .containsExactly(new RuntimeSpec.HugepageLimit("2MB", 4 << 20));
-    RuntimeOptions noHuge = new RuntimeOptions("runc", "cgroupfs", true, false, false, false, true, 0);
+    RuntimeOptions noHuge = new RuntimeOptions("runc", "cgroupfs", true, false, false, false, true, 0, false);
     assertThat(spec(c, pod(b -> { }), ImageConfigView.empty(), noHuge).linux().resources().hugepageLimits())
         .isNull();
   }
@@ -661,7 +661,7 @@ class SpecGeneratorTest {
   void resources_unified_onlyOnCgroupV2() {
     ContainerConfig.Builder c = withRes(container(), r -> r.putUnified("memory.high", "1000000"));
     invalid(() -> spec(c), "cgroup v2");
-    RuntimeOptions v2 = new RuntimeOptions("runc", "cgroupfs", true, false, true, true, true, 0);
+    RuntimeOptions v2 = new RuntimeOptions("runc", "cgroupfs", true, false, true, true, true, 0, false);
     RuntimeSpec s = spec(c, pod(b -> { }), ImageConfigView.empty(), v2);
     assertThat(s.linux().resources().unified()).containsEntry("memory.high", "1000000");
     assertThat(s.linux().namespaces()).extracting(RuntimeSpec.Namespace::type).contains("cgroup");
@@ -669,7 +669,7 @@ class SpecGeneratorTest {
 
   @Test
   void oomScoreAdj_belowBerthdsOwn_raisedToIt() {
-    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -500);
+    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -500, false);
     ContainerConfig.Builder low = withRes(container(), r -> r.setOomScoreAdj(-999));
     assertThat(spec(low, pod(b -> { }), ImageConfigView.empty(), o).process().oomScoreAdj()).isEqualTo(-500);
     ContainerConfig.Builder high = withRes(container(), r -> r.setOomScoreAdj(1000));
@@ -704,6 +704,25 @@ class SpecGeneratorTest {
     assertThat(t.linux().namespaces()).contains(new RuntimeSpec.Namespace("pid", "/proc/777/ns/pid"));
     invalid(() -> gen.containerSpec(new ContainerRequest("c1", target, sandbox(pod(b -> { })),
         ImageConfigView.empty(), "i", rootfs, RuntimeOptions.defaults("runc"), 0)), "not running");
+  }
+
+  @Test
+  void namespaces_gvisorPidModes_namesRunscMatchesInsteadOfHostPaths() {
+    RuntimeOptions gvisor = new RuntimeOptions("runsc", "cgroupfs", false, false, false, true, true, 0, true);
+    RuntimeSpec pod = spec(withSc(container(), sc -> sc.setNamespaceOptions(NamespaceOption.newBuilder()
+        .setPid(NamespaceMode.POD))), pod(b -> { }), ImageConfigView.empty(), gvisor);
+    // the infra container's name: the pod's containers share the sandbox's first PID namespace, catatonit its init
+    assertThat(pod.linux().namespaces()).contains(new RuntimeSpec.Namespace("pid", "/berth-gvisor-pidns/sb1"));
+    assertThat(infra(pod(b -> { }), Path.of("/run/berth/netns/sb1"), gvisor).linux().namespaces())
+        .contains(new RuntimeSpec.Namespace("pid", "/berth-gvisor-pidns/sb1"));
+    RuntimeSpec own = spec(withSc(container(), sc -> sc.setNamespaceOptions(NamespaceOption.newBuilder()
+        .setPid(NamespaceMode.CONTAINER))), pod(b -> { }), ImageConfigView.empty(), gvisor);
+    assertThat(own.linux().namespaces()).contains(new RuntimeSpec.Namespace("pid", "/berth-gvisor-pidns/c1"));
+    ContainerConfig target = withSc(container(), sc -> sc.setNamespaceOptions(NamespaceOption.newBuilder()
+        .setPid(NamespaceMode.TARGET).setTargetId("other"))).build();
+    RuntimeSpec t = gen.containerSpec(new ContainerRequest("c1", target, sandbox(pod(b -> { })),
+        ImageConfigView.empty(), "i", rootfs, gvisor, 777));
+    assertThat(t.linux().namespaces()).contains(new RuntimeSpec.Namespace("pid", "/berth-gvisor-pidns/other"));
   }
 
   @Test
@@ -764,8 +783,17 @@ class SpecGeneratorTest {
   }
 
   @Test
+  void infraSpec_gvisor_sandboxCgroupWithoutPauseSizedLimits() {
+    RuntimeOptions gvisor = new RuntimeOptions("runsc", "cgroupfs", false, false, false, true, true, 0, true);
+    RuntimeSpec s = infra(pod(b -> { }), Path.of("/run/berth/netns/sb1"), gvisor);
+    assertThat(s.linux().resources()).isNull();
+    assertThat(s.linux().cgroupsPath()).isEqualTo("/kubepods/pod1/berth-sb1");
+    assertThat(s.process().args()).containsExactly("/catatonit", "-P");
+  }
+
+  @Test
   void infraSpec_catatonitPause_unprivilegedReadOnlyOwnNamespaces() {
-    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0);
+    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0, false);
     RuntimeSpec s = infra(pod(b -> { }), Path.of("/run/berth/netns/sb1"), o);
     assertThat(s.process().args()).containsExactly("/catatonit", "-P");
     assertThat(s.process().user().uid()).isEqualTo(65535);
@@ -808,9 +836,9 @@ class SpecGeneratorTest {
 
   @Test
   void infraSpec_oomScoreAdj_containerdsMinus998RaisedToBerthds() {
-    RuntimeOptions canLower = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -1000);
+    RuntimeOptions canLower = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -1000, false);
     assertThat(infra(pod(b -> { }), Path.of("/n"), canLower).process().oomScoreAdj()).isEqualTo(-998);
-    RuntimeOptions cannot = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -100);
+    RuntimeOptions cannot = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, -100, false);
     assertThat(infra(pod(b -> { }), Path.of("/n"), cannot).process().oomScoreAdj()).isEqualTo(-100);
   }
 

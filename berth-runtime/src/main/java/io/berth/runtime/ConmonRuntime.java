@@ -51,14 +51,19 @@ final class ConmonRuntime implements OciRuntime {
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
   private static final long EXEC_BACKSTOP_SECONDS = 10;
   private static final int SIGKILL = 9;
+  /** Marker in the persist dir: the container joins a gVisor sandbox. */
+  private static final String SUBCONTAINER = "gvisor-subcontainer";
 
   private final RuntimeHandler handler;
   private final Path conmon;
   private final Path stateDir;
   private final String cgroupDriver;
   private final Duration createTimeout;
+  /** Present for gVisor's runsc: how a pod's sub-containers run under conmon (see {@link GvisorSandboxes}). */
+  private final GvisorSandboxes gvisor;
 
-  ConmonRuntime(RuntimeHandler handler, Path conmon, Path stateDir, String cgroupDriver, Duration createTimeout) {
+  ConmonRuntime(RuntimeHandler handler, Path conmon, Path stateDir, String cgroupDriver, Duration createTimeout,
+      boolean gvisor) {
     this.handler = handler;
     this.conmon = conmon;
     this.stateDir = stateDir;
@@ -72,6 +77,7 @@ final class ConmonRuntime implements OciRuntime {
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create runtime state dirs under %s", stateDir);
     }
+    this.gvisor = gvisor ? GvisorSandboxes.install(stateDir) : null;
   }
 
   @Override
@@ -104,10 +110,18 @@ final class ConmonRuntime implements OciRuntime {
     if (Files.exists(persist)) {
       throw BerthException.alreadyExists("container %s exists", id);
     }
+    RuntimeSpec gvisorSpec = gvisor != null ? RuntimeSpec.readFrom(bundle) : null;
+    boolean subcontainer = gvisorSpec != null && GvisorSandboxes.isSubcontainer(gvisorSpec);
+    List<String> sandboxArgs = gvisorSpec != null ? GvisorSandboxes.sandboxArgs(gvisorSpec, handler.extraArgs())
+        : List.of();
     try {
       Files.createDirectories(persist);
       Files.writeString(persist.resolve("bundle"), bundle.toAbsolutePath().toString());
       Files.writeString(persist.resolve("handler"), handler.name());
+      if (subcontainer) {
+        Files.writeString(persist.resolve(SUBCONTAINER), "");
+        GvisorSandboxes.prepare(persist);
+      }
       Files.deleteIfExists(exitsDir().resolve(id));
       if (options.logPath() != null) {
         Files.createDirectories(options.logPath().toAbsolutePath().getParent());
@@ -123,7 +137,7 @@ final class ConmonRuntime implements OciRuntime {
     args.add("-c");
     args.add("exec \"$@\" 3>\"$0\"");
     args.add(fifo.toString());
-    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options));
+    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options, sandboxArgs, subcontainer));
     log.debug("starting conmon for {}: {}", id, args);
     ProcessBuilder pb = new ProcessBuilder(args)
         .directory(persist.toFile())
@@ -193,8 +207,13 @@ final class ConmonRuntime implements OciRuntime {
     return new ContainerProcess(id, pid, conmonPid);
   }
 
-  /** conmon's command line, as CRI-O builds it (internal/oci/runtime_oci.go), for API version 1. */
-  List<String> conmonArgs(String id, Path bundle, CreateOptions options) {
+  /**
+   * conmon's command line, as CRI-O builds it (internal/oci/runtime_oci.go), for API version 1. A gVisor
+   * sub-container is created through {@link GvisorSandboxes#adapter()}, which takes the runtime binary as its first
+   * argument and writes its proxy's pid next to conmon's files. {@code sandboxArgs} follow the handler's arguments.
+   */
+  List<String> conmonArgs(String id, Path bundle, CreateOptions options, List<String> sandboxArgs,
+      boolean gvisorSubcontainer) {
     Path persist = persistDir(id);
     List<String> a = new ArrayList<>();
     a.add(conmon.toString());
@@ -207,11 +226,11 @@ final class ConmonRuntime implements OciRuntime {
     a.add("-n");
     a.add(id);
     a.add("-r");
-    a.add(handler.binary().toString());
+    a.add(gvisorSubcontainer ? gvisor.adapter().toString() : handler.binary().toString());
     a.add("-b");
     a.add(bundle.toString());
     a.add("-p");
-    a.add(bundle.resolve("pidfile").toString());
+    a.add((gvisorSubcontainer ? persist : bundle).resolve("pidfile").toString());
     a.add("-P");
     a.add(persist.resolve("conmon.pid").toString());
     a.add("--persist-dir");
@@ -224,7 +243,15 @@ final class ConmonRuntime implements OciRuntime {
     a.add("k8s-file:" + (options.logPath() == null ? "/dev/null" : options.logPath().toAbsolutePath()));
     a.add("--log-level");
     a.add(log.isDebugEnabled() ? "debug" : "info");
+    if (gvisorSubcontainer) {
+      a.add("--runtime-arg");
+      a.add(handler.binary().toString());
+    }
     for (String r : runtimeGlobalArgs()) {
+      a.add("--runtime-arg");
+      a.add(r);
+    }
+    for (String r : sandboxArgs) {
       a.add("--runtime-arg");
       a.add(r);
     }
@@ -280,6 +307,9 @@ final class ConmonRuntime implements OciRuntime {
     if (!r.ok() && !notFound(r)) {
       log.warn("container {}: runtime delete after failed create: {}", id, r.message());
     }
+    if (isGvisorSubcontainer(persist)) {
+      GvisorSandboxes.releaseUnstarted(id, persist);
+    }
     killConmon(persist);
     removeCgroup(persist);
     deleteTree(persist);
@@ -293,10 +323,29 @@ final class ConmonRuntime implements OciRuntime {
   @Override
   public void start(String id) {
     requireKnown(id);
-    RuntimeCommand.Result r = runtime(List.of("start", id), null);
+    List<String> cmd = command(List.of("start", id));
+    if (gvisor != null) {
+      Path persist = persistDir(id);
+      if (isGvisorSubcontainer(persist)) {
+        GvisorSandboxes.start(id, persist, createTimeout);
+        return;
+      }
+      RuntimeSpec spec = RuntimeSpec.readFrom(bundle(id));
+      cmd = new ArrayList<>(command(GvisorSandboxes.sandboxArgs(spec, handler.extraArgs())));
+      cmd.addAll(List.of("start", id));
+      if (GvisorSandboxes.ownNetns(spec).isPresent()) {
+        cmd = GvisorSandboxes.withNetnsGuard(cmd);
+      }
+    }
+    RuntimeCommand.Result r = RuntimeCommand.run(cmd, null, COMMAND_TIMEOUT);
     if (!r.ok()) {
       throw failure(r, "start container %s", id);
     }
+  }
+
+  /** A container that joins a gVisor sandbox, run by conmon through the adapter's proxy. */
+  private boolean isGvisorSubcontainer(Path persist) {
+    return gvisor != null && Files.exists(persist.resolve(SUBCONTAINER));
   }
 
   @Override
@@ -383,6 +432,9 @@ final class ConmonRuntime implements OciRuntime {
     RuntimeCommand.Result r = runtime(cmd, null);
     if (!r.ok() && !notFound(r)) {
       throw failure(r, "delete container %s", id);
+    }
+    if (isGvisorSubcontainer(persist)) {
+      GvisorSandboxes.releaseUnstarted(id, persist);
     }
     // conmon exits on its own once the container is gone; make sure no monitor outlives its container.
     int conmonPid = readIntQuietly(persist.resolve("conmon.pid"));
@@ -561,7 +613,7 @@ final class ConmonRuntime implements OciRuntime {
     List<String> runtimeArgv = new ArrayList<>();
     runtimeArgv.add(handler.binary().toString());
     runtimeArgv.addAll(runtimeGlobalArgs());
-    return ExecSession.start(runtimeArgv, id, dir, tty, columns, rows);
+    return ExecSession.start(runtimeArgv, id, dir, tty, gvisor == null, columns, rows);
   }
 
   /**
@@ -860,11 +912,15 @@ final class ConmonRuntime implements OciRuntime {
   // helpers
 
   private RuntimeCommand.Result runtime(List<String> sub, byte[] stdin) {
+    return RuntimeCommand.run(command(sub), stdin, COMMAND_TIMEOUT);
+  }
+
+  private List<String> command(List<String> sub) {
     List<String> cmd = new ArrayList<>();
     cmd.add(handler.binary().toString());
     cmd.addAll(runtimeGlobalArgs());
     cmd.addAll(sub);
-    return RuntimeCommand.run(cmd, stdin, COMMAND_TIMEOUT);
+    return cmd;
   }
 
   private Path bundle(String id) {

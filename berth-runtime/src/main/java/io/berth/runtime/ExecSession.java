@@ -43,24 +43,38 @@ public final class ExecSession implements AutoCloseable {
   /**
    * Starts the process described by {@code dir/process.json} in container {@code id}; {@code runtimeArgv} is the
    * runtime binary with its global options. {@code dir} is the session's own and is removed at {@link #close}.
+   * {@code ttyFlag}: the runtime is told about the terminal with {@code --tty} (runc, crun); runsc has no such flag
+   * and takes the process spec's {@code terminal}: it hands its stdin to the sandbox as the process's terminal for
+   * reading and writing, so stdin must be open read-write (a shell's {@code <>}; Java opens input redirects
+   * read-only, and the process's output would fail unseen), and forwards the {@code SIGWINCH} it gets to the
+   * process (runsc/cmd/exec.go).
    */
-  static ExecSession start(List<String> runtimeArgv, String id, Path dir, boolean tty, int columns, int rows) {
+  static ExecSession start(List<String> runtimeArgv, String id, Path dir, boolean tty, boolean ttyFlag, int columns,
+      int rows) {
     Pty pty = null;
     try {
       List<String> argv = new ArrayList<>(runtimeArgv);
       argv.add("exec");
       argv.add("--process=" + dir.resolve("process.json"));
       argv.add("--pid-file=" + dir.resolve("pid"));
-      if (tty) {
+      if (tty && ttyFlag) {
         argv.add("--tty");
       }
       argv.add(id);
-      ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
       if (tty) {
         pty = Pty.open();
         if (columns > 0 && rows > 0) {
           pty.resize(columns, rows);
         }
+        if (!ttyFlag) {
+          List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 0<>\"$0\" 1>&0 2>&0",
+              pty.slavePath()));
+          sh.addAll(argv);
+          argv = sh;
+        }
+      }
+      ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
+      if (tty && ttyFlag) {
         File slave = new File(pty.slavePath());
         pb.redirectInput(slave).redirectOutput(slave).redirectError(slave);
       }

@@ -16,20 +16,20 @@ final class HandlerProbe {
   static HandlerStatus probe(RuntimeHandler h, Path conmon, Path cgroupRoot) {
     String conmonProblem = binaryProblem(conmon, "conmon");
     if (conmonProblem != null) {
-      return new HandlerStatus(h.name(), false, conmonProblem, "", false);
+      return new HandlerStatus(h.name(), false, conmonProblem, "", false, false);
     }
     String problem = binaryProblem(h.binary(), h.name());
     if (problem != null) {
-      return new HandlerStatus(h.name(), false, problem, "", false);
+      return new HandlerStatus(h.name(), false, problem, "", false, false);
     }
     RuntimeCommand.Result v;
     try {
       v = RuntimeCommand.run(List.of(h.binary().toString(), "--version"), null, TIMEOUT);
     } catch (RuntimeException e) {
-      return new HandlerStatus(h.name(), false, h.binary() + " --version failed: " + e.getMessage(), "", false);
+      return new HandlerStatus(h.name(), false, h.binary() + " --version failed: " + e.getMessage(), "", false, false);
     }
     if (!v.ok()) {
-      return new HandlerStatus(h.name(), false, h.binary() + " --version failed: " + v.message(), "", false);
+      return new HandlerStatus(h.name(), false, h.binary() + " --version failed: " + v.message(), "", false, false);
     }
     String version = v.stdout().strip().lines().findFirst().orElse("");
     boolean rro = false;
@@ -42,10 +42,15 @@ final class HandlerProbe {
     if (isCrun(h, version)) {
       String hybrid = crunHybridProblem(cgroupRoot);
       if (hybrid != null) {
-        return new HandlerStatus(h.name(), false, hybrid, version, rro);
+        return new HandlerStatus(h.name(), false, hybrid, version, rro, false);
       }
     }
-    return new HandlerStatus(h.name(), true, "", version, rro);
+    return new HandlerStatus(h.name(), true, "", version, rro, isGvisor(version));
+  }
+
+  /** runsc prints "runsc version 0.0~20221219.0" (Debian) or "runsc version release-20240807.0". */
+  static boolean isGvisor(String version) {
+    return version.startsWith("runsc ");
   }
 
   static boolean isCrun(RuntimeHandler h, String version) {

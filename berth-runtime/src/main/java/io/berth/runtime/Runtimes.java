@@ -36,7 +36,7 @@ public final class Runtimes {
       statuses.put(h.name(), s);
       if (s.usable()) {
         runtimes.put(h.name(), new ConmonRuntime(h, config.conmonPath(), config.stateDir(), config.cgroupDriver(),
-            config.createTimeout()));
+            config.createTimeout(), s.gvisor()));
         log.info("runtime handler {}: {} ({})", h.name(), h.binary(), s.version());
       } else {
         log.warn("runtime handler {} is unusable: {}", h.name(), s.reason());

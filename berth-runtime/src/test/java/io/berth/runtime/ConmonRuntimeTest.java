@@ -20,14 +20,16 @@ class ConmonRuntimeTest {
 
   ConmonRuntime runtime(String driver, List<String> extra) {
     RuntimeHandler h = new RuntimeHandler("runc", Path.of("/usr/bin/runc"), dir.resolve("runc"), extra);
-    return new ConmonRuntime(h, Path.of("/usr/bin/conmon"), dir.resolve("state"), driver, Duration.ofSeconds(5));
+    return new ConmonRuntime(h, Path.of("/usr/bin/conmon"), dir.resolve("state"), driver, Duration.ofSeconds(5),
+        false);
   }
 
   @Test
   void conmonArgs_cgroupfs_criOStyleInvocation() {
     ConmonRuntime r = runtime("cgroupfs", List.of("--debug"));
     Path state = dir.resolve("state");
-    List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/logs/c1.log")));
+    List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/logs/c1.log")),
+        List.of(), false);
     assertThat(args).containsExactly("/usr/bin/conmon", "--api-version", "1", "-c", "c1", "-u", "c1", "-n", "c1",
         "-r", "/usr/bin/runc", "-b", "/b/c1", "-p", "/b/c1/pidfile", "-P",
         state.resolve("containers/c1/conmon.pid").toString(), "--persist-dir", state.resolve("containers/c1").toString(),
@@ -37,12 +39,32 @@ class ConmonRuntimeTest {
   }
 
   @Test
+  void conmonArgs_gvisorSubcontainer_adapterAsRuntimeWithRunscFirstAndPidFileInPersistDir() {
+    RuntimeHandler h = new RuntimeHandler("runsc", Path.of("/usr/bin/runsc"), dir.resolve("runsc"),
+        List.of("--ignore-cgroups"));
+    Path state = dir.resolve("state");
+    ConmonRuntime r = new ConmonRuntime(h, Path.of("/usr/bin/conmon"), state, "cgroupfs", Duration.ofSeconds(5), true);
+    List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), List.of(), true);
+    assertThat(args).containsSubsequence("-r", state.resolve(GvisorSandboxes.ADAPTER).toString())
+        .containsSubsequence("-p", state.resolve("containers/c1/pidfile").toString())
+        .containsSubsequence("--runtime-arg", "/usr/bin/runsc", "--runtime-arg", "--root=" + dir.resolve("runsc"),
+            "--runtime-arg", "--ignore-cgroups");
+    assertThat(state.resolve(GvisorSandboxes.ADAPTER)).isExecutable();
+    // the sandbox itself (its infra container) is created by runsc directly
+    assertThat(r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), List.of("--network=host"),
+        false))
+        .containsSubsequence("-r", "/usr/bin/runsc").containsSubsequence("-p", "/b/c1/pidfile")
+        .containsSubsequence("--runtime-arg", "--ignore-cgroups", "--runtime-arg", "--network=host")
+        .doesNotContain(state.resolve(GvisorSandboxes.ADAPTER).toString());
+  }
+
+  @Test
   void conmonArgs_systemdTerminalStdin_flags() {
     List<String> args = runtime("systemd", List.of()).conmonArgs("c1", Path.of("/b"),
-        new CreateOptions(Path.of("/l"), true, true, false));
+        new CreateOptions(Path.of("/l"), true, true, false), List.of(), false);
     assertThat(args).contains("-s", "-t", "-i", "--leave-stdin-open");
     List<String> once = runtime("cgroupfs", List.of()).conmonArgs("c1", Path.of("/b"),
-        new CreateOptions(Path.of("/l"), false, true, true));
+        new CreateOptions(Path.of("/l"), false, true, true), List.of(), false);
     assertThat(once).contains("-i").doesNotContain("--leave-stdin-open", "-s", "-t");
   }
 

@@ -428,8 +428,10 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
         }
       }
     }
-    for (long pid : LeakCheck.processesMentioning(dir.toString(), "conmon")) {
-      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    for (String comm : LeakCheck.MONITOR_COMMS) {
+      for (long pid : LeakCheck.processesMentioning(dir.toString(), comm)) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
     }
     List<String> mounts = LeakCheck.mountPointsUnder(dir);
     mounts.sort(Comparator.comparingInt(String::length).reversed());
@@ -524,7 +526,7 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
     Map<String, String[]> handlers = new LinkedHashMap<>();
     handlers.put("runc", new String[] {"/usr/sbin/runc"});
     handlers.put("crun", new String[] {"/usr/bin/crun"});
-    handlers.put("runsc", new String[] {"/usr/bin/runsc", "--ignore-cgroups"});
+    handlers.put("runsc", new String[] {"/usr/bin/runsc"});
     handlers.putAll(options.handlers);
     handlers.forEach((name, h) -> {
       t.append("[runtime.handlers.").append(name).append("]\nbinary = \"").append(h[0]).append("\"\n");

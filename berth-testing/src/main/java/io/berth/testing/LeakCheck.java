@@ -33,6 +33,12 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
   private static final Pattern ID = Pattern.compile(".*[0-9a-f]{16}.*");
   private static final long SETTLE_MILLIS = 15_000;
+  /**
+   * Command names of the processes a container leaves on the host: conmon; for gVisor the sandbox and gofers
+   * (runsc re-executes /proc/self/exe, so "exe", with {@code --root=<state>} on their command line) and the proxy
+   * of a sub-container (berth-runtime's gvisor-subcontainer script, its name cut to 15 characters).
+   */
+  public static final List<String> MONITOR_COMMS = List.of("conmon", "exe", "gvisor-subconta");
 
   private final Builder b;
   private Snapshot before;
@@ -130,8 +136,10 @@ public final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
       list(d, 1).forEach(netns::add);
     }
     Set<String> conmons = new TreeSet<>();
-    for (long pid : processesMentioning(scope.toString(), "conmon")) {
-      conmons.add(pid + " " + cmdline(pid));
+    for (String comm : MONITOR_COMMS) {
+      for (long pid : processesMentioning(scope.toString(), comm)) {
+        conmons.add(pid + " " + cmdline(pid));
+      }
     }
     Set<String> cgroups = new TreeSet<>();
     String parent = b.cgroupParent.get().replaceFirst("^/+", "");
@@ -177,7 +185,7 @@ public final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
     StringBuilder s = new StringBuilder();
     diff(s, "mount", a.mounts(), z.mounts());
     diff(s, "netns", a.netns(), z.netns());
-    diff(s, "conmon process", a.conmons(), z.conmons());
+    diff(s, "monitor process", a.conmons(), z.conmons());
     diff(s, "cgroup", a.cgroups(), z.cgroups());
     diff(s, "file", a.files(), z.files());
     return s.toString();
