@@ -332,6 +332,11 @@ class StreamingIT {
     assertThat(after.fds()).as("open files").isLessThanOrEqualTo(before.fds() + 2);
     assertThat(after.heapKib()).as("heap used after a full GC, KiB").isLessThan(before.heapKib() + 4 * 1024);
     assertThat(after.children()).as("processes berthd still has running").isEqualTo(before.children());
+    // berthd leads its own session; opening the sessions' terminals must not have given it a controlling one
+    String stat = Files.readString(Path.of("/proc/" + berthd.pid() + "/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    assertThat(Integer.parseInt(fields[3])).as("berthd's session").isEqualTo((int) berthd.pid());
+    assertThat(Integer.parseInt(fields[4])).as("berthd's controlling terminal (tty_nr)").isZero();
   }
 
   /** Half exec (TTY, resized, half over SPDY), half attach (resized, detached by closing), alternating. */

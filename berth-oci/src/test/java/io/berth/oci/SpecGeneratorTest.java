@@ -821,7 +821,7 @@ class SpecGeneratorTest {
 
   @Test
   void infraSpec_pauseImage_runsItsCommandOnItsRootfsWithoutCatatonit() {
-    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0);
+    RuntimeOptions o = new RuntimeOptions("runc", "cgroupfs", true, false, false, true, true, 0, false);
     SandboxInfo sb = new SandboxInfo("sb1", pod(b -> { }), 0, Path.of("/run/berth/netns/sb1"), null, null, null,
         null);
     RuntimeSpec s = gen.infraSpec(InfraRequest.image(sb, rootfs, List.of("/pause"), o));

@@ -3,7 +3,6 @@ package io.berth.runtime;
 import io.berth.core.BerthException;
 import io.berth.linux.Pty;
 import io.berth.linux.Syscalls;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -45,9 +44,8 @@ public final class ExecSession implements AutoCloseable {
    * runtime binary with its global options. {@code dir} is the session's own and is removed at {@link #close}.
    * {@code ttyFlag}: the runtime is told about the terminal with {@code --tty} (runc, crun); runsc has no such flag
    * and takes the process spec's {@code terminal}: it hands its stdin to the sandbox as the process's terminal for
-   * reading and writing, so stdin must be open read-write (a shell's {@code <>}; Java opens input redirects
-   * read-only, and the process's output would fail unseen), and forwards the {@code SIGWINCH} it gets to the
-   * process (runsc/cmd/exec.go).
+   * reading and writing, so stdin must be open read-write, and forwards the {@code SIGWINCH} it gets to the process
+   * (runsc/cmd/exec.go).
    */
   static ExecSession start(List<String> runtimeArgv, String id, Path dir, boolean tty, boolean ttyFlag, int columns,
       int rows) {
@@ -66,18 +64,15 @@ public final class ExecSession implements AutoCloseable {
         if (columns > 0 && rows > 0) {
           pty.resize(columns, rows);
         }
-        if (!ttyFlag) {
-          List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 0<>\"$0\" 1>&0 2>&0",
-              pty.slavePath()));
-          sh.addAll(argv);
-          argv = sh;
-        }
+        // The child opens the terminal, never berthd: a session leader without one (berthd under systemd or
+        // setsid) that opens a tty makes it its controlling terminal, and gets SIGHUP when the session ends.
+        // Read-write, as runsc needs.
+        List<String> sh = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 0<>\"$0\" 1>&0 2>&0",
+            pty.slavePath()));
+        sh.addAll(argv);
+        argv = sh;
       }
       ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
-      if (tty && ttyFlag) {
-        File slave = new File(pty.slavePath());
-        pb.redirectInput(slave).redirectOutput(slave).redirectError(slave);
-      }
       return new ExecSession(pb.start(), pty, dir);
     } catch (IOException | IllegalArgumentException e) {
       if (pty != null) {

@@ -249,7 +249,10 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
       }
       Path jar = daemonJar();
       String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      List<String> cmd = List.of(javaBin, "-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1",
+      // In a session of its own, as under systemd or scripts/demo.sh's setsid: a session leader without a terminal
+      // must never acquire one (a TTY exec that let berthd open a pty would make it berthd's, and its hangup would
+      // stop berthd). setsid(1) execs directly (the child is no group leader), so the pid stays berthd's.
+      List<String> cmd = List.of("setsid", javaBin, "-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1",
           "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(),
           "--config", configFile().toString());
       Files.writeString(logFile(), "---- starting berthd: " + String.join(" ", cmd)
