@@ -16,10 +16,13 @@ import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.image.Image;
 import io.berth.oci.ContainerRequest;
 import io.berth.oci.ImageConfigView;
+import io.berth.oci.PodUserNamespace;
 import io.berth.oci.SandboxInfo;
+import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +58,10 @@ final class CreateContainer {
     Image image = st.images.find(config.getImage().getImage()).orElseThrow(() ->
         BerthException.notFound("image %s not found: pull it first", config.getImage().getImage()));
     OciRuntimes.Handler handler = st.runtimes.handler(pod.getRuntimeHandler());
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(
+        podConfig.getLinux().getSecurityContext().getNamespaceOptions());
+    PodUserNamespace.checkContainer(podConfig.getLinux().getSecurityContext().getNamespaceOptions(),
+        config.getLinux().getSecurityContext().getNamespaceOptions());
     String id = Ids.newId();
     String name = Container.reservationName(config.getMetadata(), podConfig.getMetadata());
     long start = System.nanoTime();
@@ -64,11 +71,18 @@ final class CreateContainer {
       undo.push("release container name", () -> st.containers.releaseName(name, id));
       Path dir = Files.createDirectories(st.containerDir(id));
       undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+      Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
       Path bundle = Files.createDirectories(dir.resolve("bundle"));
       Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
       st.snapshotter.prepare(id, image.chainIds());
       undo.push("remove snapshot", () -> st.snapshotter.remove(id));
-      st.snapshotter.mount(id, rootfs);
+      if (userns.isPresent()) {
+        // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
+        st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
+            userns.get().rootUid(), userns.get().rootGid()));
+      } else {
+        st.snapshotter.mount(id, rootfs);
+      }
       undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
 
       Path logPath = logPath(podConfig, config);
@@ -82,7 +96,8 @@ final class CreateContainer {
           sandboxDir.resolve("hosts"), sandboxDir.resolve("resolv.conf"),
           pod.getShmPath().isEmpty() ? null : Path.of(pod.getShmPath()),
           pod.getIpcPath().isEmpty() ? null : Path.of(pod.getIpcPath()),
-          pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()));
+          pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()),
+          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()));
       int targetPid = targetPid(config);
       ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),

@@ -49,7 +49,7 @@ final class RemovePodSandbox {
       if (!r.getInfraLess()) {
         st.runtimes.handler(r.getRuntimeHandler()).delete(s.id());
       }
-      NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath())));
+      NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath()), pin(r.getUsernsPath())));
       if (!r.getShmPath().isEmpty()) {
         try {
           Syscalls.umount2(r.getShmPath(), Syscalls.MNT_DETACH);

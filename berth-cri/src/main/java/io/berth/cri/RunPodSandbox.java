@@ -11,17 +11,20 @@ import io.berth.cri.api.RunPodSandboxRequest;
 import io.berth.cri.api.RunPodSandboxResponse;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.linux.NamespaceHolder;
 import io.berth.linux.NamespacePins;
 import io.berth.linux.Syscalls;
 import io.berth.network.PodNetwork;
 import io.berth.network.PodNetwork.NetNs;
 import io.berth.oci.InfraRequest;
+import io.berth.oci.PodUserNamespace;
 import io.berth.oci.SandboxInfo;
 import io.berth.oci.SpecGenerator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -54,6 +57,12 @@ final class RunPodSandbox {
     String name = Sandbox.reservationName(meta);
     NamespaceOption ns = config.getLinux().getSecurityContext().getNamespaceOptions();
     boolean hostNetwork = ns.getNetwork() == NamespaceMode.NODE;
+    // Checked before anything is reserved or created: a refused pod leaves nothing behind.
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(ns);
+    if (userns.isPresent()) {
+      st.userns.require(handler);
+    }
+    long rootGid = userns.map(PodUserNamespace::rootGid).orElse(0L);
     List<Phase> phases = new ArrayList<>();
     long start = System.nanoTime();
 
@@ -63,7 +72,14 @@ final class RunPodSandbox {
       Path dir = st.sandboxDir(id);
       Files.createDirectories(dir);
       undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
+      Dirs.restrict(dir, rootGid);
       SandboxFiles.Paths files = SandboxFiles.write(dir, config, hostNetwork);
+      if (userns.isPresent()) {
+        // Shown as root's files inside the pod, as they are outside it.
+        for (Path f : List.of(files.hostname(), files.hosts(), files.resolvConf())) {
+          Syscalls.lchown(f.toString(), (int) userns.get().rootUid(), (int) rootGid);
+        }
+      }
 
       Path shm = null;
       if (ns.getIpc() != NamespaceMode.NODE) {
@@ -76,7 +92,24 @@ final class RunPodSandbox {
 
       long t = System.nanoTime();
       Optional<NetNs> netns = Optional.empty();
-      if (!hostNetwork) {
+      NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
+      if (userns.isPresent()) {
+        // The pod's user namespace, and its network, IPC and UTS namespaces owned by it (see NamespaceHolder).
+        PodUserNamespace u = userns.get();
+        String hostname = Files.readString(files.hostname()).trim();
+        try (NamespaceHolder holder = NamespaceHolder.start(
+            new NamespaceHolder.IdMap(0, u.uids().hostId(), u.uids().length()),
+            new NamespaceHolder.IdMap(0, u.gids().hostId(), u.gids().length()),
+            EnumSet.of(NamespaceHolder.Kind.NET, NamespaceHolder.Kind.IPC, NamespaceHolder.Kind.UTS))) {
+          NetNs adopted = st.network.adoptNetns(id, holder.nsFile(NamespaceHolder.Kind.NET));
+          netns = Optional.of(adopted);
+          undo.push("remove netns", () -> st.network.removeNetns(adopted));
+          pins = st.nsPins.pin(id, holder, hostname);
+          NamespacePins.Pins made = pins;
+          undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
+        }
+        t = phase(phases, "userns", t);
+      } else if (!hostNetwork) {
         NetNs created = st.network.createNetns(id);
         netns = Optional.of(created);
         undo.push("remove netns", () -> st.network.removeNetns(created));
@@ -96,8 +129,9 @@ final class RunPodSandbox {
       // sandboxed runtime still get a catatonit infra process.
       boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
           && config.getLinux().getSysctlsCount() == 0;
-      NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
-      if (infraLess) {
+      if (infraLess && userns.isPresent()) {
+        t = phase(phases, "namespaces", t); // pinned with the user namespace above
+      } else if (infraLess) {
         String hostname = Files.readString(files.hostname()).trim();
         pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
         NamespacePins.Pins made = pins;
@@ -108,7 +142,7 @@ final class RunPodSandbox {
         SpecGenerator.prepareInfraRootfs(rootfs);
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
         SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
-            files.hosts(), files.resolvConf(), shm);
+            files.hosts(), files.resolvConf(), shm, pins.ipc(), pins.uts(), pins.user());
         st.specs.infraSpec(new InfraRequest(info, rootfs, st.settings.catatonit(), handler.options()))
             .writeTo(bundle);
         handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
@@ -130,6 +164,7 @@ final class RunPodSandbox {
           .setInfraLess(infraLess)
           .setIpcPath(pins.ipc() == null ? "" : pins.ipc().toString())
           .setUtsPath(pins.uts() == null ? "" : pins.uts().toString())
+          .setUsernsPath(pins.user() == null ? "" : pins.user().toString())
           .addAllTimings(phases);
       if (net != null) {
         record.setIp(net.ip()).addAllAdditionalIps(net.additionalIps());
