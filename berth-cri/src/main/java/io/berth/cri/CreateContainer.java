@@ -14,6 +14,9 @@ import io.berth.cri.api.ext.ContainerRecord;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.image.Image;
+import io.berth.linux.IdmappedMounts;
+import io.berth.linux.LinuxException;
+import io.berth.linux.Syscalls;
 import io.berth.oci.ContainerRequest;
 import io.berth.oci.ImageConfigView;
 import io.berth.oci.PodUserNamespace;
@@ -22,6 +25,8 @@ import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,16 +103,20 @@ final class CreateContainer {
           pod.getIpcPath().isEmpty() ? null : Path.of(pod.getIpcPath()),
           pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()),
           pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()));
+      Map<String, Path> idmapped = stageIdmappedMounts(config, userns, dir,
+          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()), undo);
       int targetPid = targetPid(config);
       ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
           image.labels());
       String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
       st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs, handler.options(),
-          targetPid)).writeTo(bundle);
+          targetPid, idmapped)).writeTo(bundle);
       handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
           config.getStdin(), config.getStdinOnce());
       undo.push("delete from runtime", () -> handler.delete(id));
+      // The runtime has bound them into the container's own mount namespace: the staging mounts can go now.
+      unmountStaged(dir);
 
       String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
           : image.stopSignal().orElse("SIGTERM");
@@ -137,6 +146,59 @@ final class CreateContainer {
       return CreateContainerResponse.newBuilder().setContainerId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create container %s", name);
+    }
+  }
+
+  /**
+   * Idmapped bind mounts of the CRI mounts that carry uid/gid mappings (the kubelet sets the pod's own on its
+   * volumes), made by berthd under {@code <container dir>/idmapped/N}, since runc 1.1 cannot make them.
+   */
+  private static Map<String, Path> stageIdmappedMounts(ContainerConfig config, Optional<PodUserNamespace> userns,
+      Path dir, Path usernsPin, Undo undo) throws IOException {
+    Map<String, Path> staged = new HashMap<>();
+    for (io.berth.cri.api.Mount m : config.getMountsList()) {
+      if (!PodUserNamespace.idmapped(userns, m)) {
+        continue;
+      }
+      Path source = Path.of(m.getHostPath());
+      if (!source.isAbsolute() || !Files.exists(source)) {
+        throw BerthException.invalidArgument("idmapped mount source %s does not exist", source);
+      }
+      Path target = Files.createDirectories(dir.resolve(IDMAPPED)).resolve(Integer.toString(staged.size()));
+      if (Files.isDirectory(source)) {
+        Files.createDirectory(target);
+      } else {
+        Files.createFile(target);
+      }
+      IdmappedMounts.bind(source.toRealPath(), target, usernsPin);
+      undo.push("unmount idmapped " + target, () -> unmountQuietly(target));
+      staged.put(m.getContainerPath(), target);
+    }
+    return staged;
+  }
+
+  static final String IDMAPPED = "idmapped";
+
+  /** Unmounts what {@link #stageIdmappedMounts} left under a container dir; idempotent (also after a crash). */
+  static void unmountStaged(Path containerDir) throws IOException {
+    Path staging = containerDir.resolve(IDMAPPED);
+    if (!Files.isDirectory(staging)) {
+      return;
+    }
+    try (var entries = Files.newDirectoryStream(staging)) {
+      for (Path p : entries) {
+        unmountQuietly(p);
+      }
+    }
+  }
+
+  private static void unmountQuietly(Path p) {
+    try {
+      Syscalls.umount2(p.toString(), Syscalls.MNT_DETACH);
+    } catch (LinuxException e) {
+      if (e.errno() != LinuxException.EINVAL && e.errno() != LinuxException.ENOENT) {
+        throw e;
+      }
     }
   }
 

@@ -159,6 +159,44 @@ class UserNamespacesIT {
     assertThat(mountsUnder(berthd.dir())).noneMatch(m -> m.contains(podId) || m.contains(a) || m.contains(b));
   }
 
+  @ParameterizedTest
+  @CsvSource({"runc", "crun"})
+  void volumeWithPodMappings_idmappedByBerthd_rootFilesAreThePodRootsBothWays(String handler) throws Exception {
+    long host = NEXT_RANGE.getAndIncrement() * 65536;
+    NamespaceOption ns = userns(host, NamespaceMode.CONTAINER);
+    Path vol = Files.createDirectories(berthd.dir().resolve("vol-" + handler));
+    Files.setPosixFilePermissions(vol, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.writeString(vol.resolve("secret"), "root only\n");
+    Files.setPosixFilePermissions(vol.resolve("secret"),
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Path plain = Files.createDirectories(berthd.dir().resolve("plain-" + handler));
+    Files.writeString(plain.resolve("f"), "x");
+    try {
+      PodSandboxConfig.Builder pod = usernsPod("userns-vol-" + handler, ns);
+      String podId = runPod(berthd, pod, handler);
+      ContainerConfig.Builder c = inPod(container("c", image, "sleep", "3600"), ns)
+          .addMounts(io.berth.cri.api.Mount.newBuilder().setContainerPath("/vol").setHostPath(vol.toString())
+              .addUidMappings(mapping(0, host, 65536)).addGidMappings(mapping(0, host, 65536)))
+          .addMounts(io.berth.cri.api.Mount.newBuilder().setContainerPath("/plain").setHostPath(plain.toString())
+              .setReadonly(true));
+      String id = createAndStart(berthd, podId, pod, c);
+
+      assertThat(out(exec(berthd, id, "cat", "/vol/secret"))).isEqualTo("root only\n");
+      assertThat(out(exec(berthd, id, "ls", "-ln", "/vol/secret")).split("\\s+")).contains("0");
+      out(exec(berthd, id, "sh", "-c", "echo from-pod > /vol/new"));
+      // Written by the pod's root through the idmapped mount: the host's root owns it on disk.
+      assertThat(Files.getAttribute(vol.resolve("new"), "unix:uid")).isEqualTo(0);
+      // Without mappings the host's root is nobody inside.
+      assertThat(out(exec(berthd, id, "ls", "-ln", "/plain/f")).split("\\s+")).contains("65534");
+      // The staging mount was only needed while the runtime set the container up.
+      assertThat(mountsUnder(berthd.state().resolve("containers").resolve(id).resolve("idmapped"))).isEmpty();
+      berthd.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+    } finally {
+      Files.walk(vol).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      Files.walk(plain).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
   static List<String> mountsUnder(Path dir) throws Exception {
     return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().filter(l -> l.contains(dir.toString()))
         .toList();

@@ -136,6 +136,35 @@ public record PodUserNamespace(Range uids, Range gids) {
     }
   }
 
+  /**
+   * Checks the uid/gid mappings of a CRI mount (the kubelet sets the pod's own on every volume of a pod with
+   * {@code hostUsers: false}): Berth idmaps such a mount through the pod's user namespace, so they must be exactly
+   * the pod's. Returns whether the mount is to be idmapped.
+   */
+  public static boolean idmapped(Optional<PodUserNamespace> pod, io.berth.cri.api.Mount m) {
+    if (m.getUidMappingsCount() == 0 && m.getGidMappingsCount() == 0) {
+      return false;
+    }
+    if (pod.isEmpty()) {
+      throw BerthException.invalidArgument(
+          "idmapped mount %s needs a pod in its own user namespace (the runtime cannot make one itself)",
+          m.getContainerPath());
+    }
+    Range uids;
+    Range gids;
+    try {
+      uids = range("uid", m.getUidMappingsList());
+      gids = range("gid", m.getGidMappingsList());
+    } catch (BerthException e) {
+      throw BerthException.invalidArgument("idmapped mount %s: %s", m.getContainerPath(), e.getMessage());
+    }
+    if (!uids.equals(pod.get().uids()) || !gids.equals(pod.get().gids())) {
+      throw BerthException.invalidArgument(
+          "idmapped mount %s: its mappings must be the pod's user namespace mappings", m.getContainerPath());
+    }
+    return true;
+  }
+
   private static String describe(Optional<PodUserNamespace> u) {
     return u.map(x -> "POD uids " + x.uids().hostId() + "+" + x.uids().length() + " gids " + x.gids().hostId() + "+"
         + x.gids().length()).orElse("NODE");

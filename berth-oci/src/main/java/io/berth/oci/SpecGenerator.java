@@ -193,7 +193,8 @@ public final class SpecGenerator {
     } else if (sandbox.shmDir() != null) {
       extra.add(bind("/dev/shm", sandbox.shmDir(), false));
     }
-    MountsResult mounts = mounts(config.getMountsList(), extra, privileged, options, true, userns.isPresent());
+    MountsResult mounts = mounts(config.getMountsList(), extra, privileged, options, true, userns,
+        r.idmappedSources());
 
     // Devices
     List<RuntimeSpec.Device> devices = new ArrayList<>();
@@ -379,7 +380,7 @@ public final class SpecGenerator {
 
   /** Default mounts, then CRI and extra mounts sorted by depth; supplied mounts replace defaults at the same path. */
   private MountsResult mounts(List<Mount> cri, List<Mount> extra, boolean privileged, RuntimeOptions options,
-      boolean cgroupMount, boolean userns) {
+      boolean cgroupMount, Optional<PodUserNamespace> userns, Map<String, Path> idmappedSources) {
     List<Mount> supplied = new ArrayList<>(cri);
     for (Mount e : extra) {
       boolean overridden = cri.stream().anyMatch(c -> cleanPath(c.getContainerPath())
@@ -413,17 +414,19 @@ public final class SpecGenerator {
       if (m.hasImage() && !m.getImage().getImage().isEmpty()) {
         throw BerthException.invalidArgument("image volumes are not supported (%s)", m.getContainerPath());
       }
-      if (m.getUidMappingsCount() > 0 || m.getGidMappingsCount() > 0) {
-        if (!options.idmappedMounts()) {
-          throw BerthException.invalidArgument("runtime handler %s does not support idmapped mounts (%s)",
-              options.handler(), m.getContainerPath());
+      Path src;
+      if (PodUserNamespace.idmapped(userns, m)) {
+        // berthd made the idmapped mount itself (runc 1.1 cannot); the runtime binds it like any source.
+        src = idmappedSources.get(m.getContainerPath());
+        if (src == null) {
+          throw BerthException.invalidArgument("idmapped mount %s was not prepared", m.getContainerPath());
         }
-        throw BerthException.invalidArgument("idmapped mounts are not supported yet (%s)", m.getContainerPath());
+      } else {
+        src = host.prepareMountSource(Path.of(m.getHostPath()));
       }
-      Path src = host.prepareMountSource(Path.of(m.getHostPath()));
       List<String> opts = new ArrayList<>();
       opts.add("rbind");
-      if (userns) {
+      if (userns.isPresent()) {
         // In a user namespace the kernel locks the source mount's nosuid/nodev/noexec: a read-only remount that
         // does not repeat them fails with EPERM, and runc 1.1 does not repeat them itself.
         opts.addAll(host.lockedMountFlags(src));

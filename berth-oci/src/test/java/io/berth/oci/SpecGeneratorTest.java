@@ -803,6 +803,38 @@ class SpecGeneratorTest {
     assertThat(mount(spec(container()), "/etc/hosts").options()).containsExactly("rbind", "rprivate", "rw");
   }
 
+  static Mount.Builder idmappedVolume(long hostId) {
+    return Mount.newBuilder().setContainerPath("/vol").setHostPath("/var/lib/kubelet/pods/p/volumes/v")
+        .addUidMappings(PodUserNamespaceTest.map(0, hostId, 65536))
+        .addGidMappings(PodUserNamespaceTest.map(0, 200000, 65536));
+  }
+
+  @Test
+  void containerSpec_idmappedMountInUserNamespace_bindsThePreparedSource() {
+    ContainerConfig c = withSc(container().addMounts(idmappedVolume(100000)), sc -> sc.setNamespaceOptions(USERNS))
+        .build();
+    RuntimeSpec s = gen.containerSpec(new ContainerRequest("c1", c, usernsSandbox(pod(b -> b.setNamespaceOptions(
+        USERNS)), 0), ImageConfigView.empty(), "i", rootfs, RuntimeOptions.defaults("runc"), 0,
+        Map.of("/vol", Path.of("/run/berth/containers/c1/idmapped/0"))));
+    assertThat(mount(s, "/vol")).isEqualTo(new RuntimeSpec.Mount("/vol", "bind",
+        "/run/berth/containers/c1/idmapped/0", List.of("rbind", "rprivate", "rw")));
+  }
+
+  @Test
+  void containerSpec_idmappedMountNotPrepared_invalid() {
+    invalid(() -> usernsSpec(container().addMounts(idmappedVolume(100000))), "was not prepared");
+  }
+
+  @Test
+  void containerSpec_idmappedMountOtherMappings_invalid() {
+    invalid(() -> usernsSpec(container().addMounts(idmappedVolume(300000))), "must be the pod's user namespace");
+  }
+
+  @Test
+  void containerSpec_idmappedMountWithoutUserNamespace_invalid() {
+    invalid(() -> spec(container().addMounts(idmappedVolume(100000))), "needs a pod in its own user namespace");
+  }
+
   @Test
   void infraSpec_userNamespace_joinsPinnedUserIpcUtsWithMappings() {
     PodSandboxConfig pod = pod(b -> b.setNamespaceOptions(USERNS.toBuilder().setPid(NamespaceMode.POD)));
