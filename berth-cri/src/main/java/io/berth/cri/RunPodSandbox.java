@@ -173,8 +173,9 @@ final class RunPodSandbox {
       st.save(sandbox, sandbox.record());
       st.sandboxes.put(id, sandbox);
       undo.commit();
-      log.info("sandbox {} ({}) ready in {} ms on {}{}", id, name, (System.nanoTime() - start) / 1_000_000,
-          handlerName, net == null ? " with the host network" : " at " + net.ip());
+      log.info("sandbox {} ({}) ready in {} ms on {}{}{}", id, name, (System.nanoTime() - start) / 1_000_000,
+          handlerName, net == null ? " with the host network" : " at " + net.ip(),
+          userns.map(u -> " in its own user namespace (root is host uid " + u.rootUid() + ")").orElse(""));
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create sandbox %s", name);

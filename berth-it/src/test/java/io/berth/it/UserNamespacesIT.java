@@ -197,6 +197,33 @@ class UserNamespacesIT {
     }
   }
 
+  @ParameterizedTest
+  @CsvSource({"runc", "crun"})
+  void podSysctls_inUserNamespace_setInNamespacesItOwns(String handler) {
+    NamespaceOption ns = userns(NEXT_RANGE.getAndIncrement() * 65536, NamespaceMode.CONTAINER);
+    PodSandboxConfig.Builder pod = usernsPod("userns-sysctl-" + handler, ns);
+    pod.setLinux(pod.getLinux().toBuilder().putSysctls("net.ipv4.ip_unprivileged_port_start", "0")
+        .putSysctls("kernel.shm_rmid_forced", "1"));
+    String podId = runPod(berthd, pod, handler);
+    String id = createAndStart(berthd, podId, pod, inPod(container("c", image, "sleep", "3600"), ns));
+    assertThat(out(exec(berthd, id, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")).strip())
+        .isEqualTo("0");
+    assertThat(out(exec(berthd, id, "cat", "/proc/sys/kernel/shm_rmid_forced")).strip()).isEqualTo("1");
+  }
+
+  @Test
+  void runPodSandbox_userNamespaceMadeThenRefused_everythingUndone() {
+    // Refused by the infra spec, after the user namespace, its pins, the netns and CNI ADD were made.
+    PodSandboxConfig.Builder pod = usernsPod("userns-undo", userns(NEXT_RANGE.getAndIncrement() * 65536,
+        NamespaceMode.CONTAINER));
+    pod.setLinux(pod.getLinux().toBuilder().putSysctls("vm.swappiness", "1"));
+    assertThatThrownBy(() -> runPod(berthd, pod, "runc")).isInstanceOfSatisfying(StatusRuntimeException.class,
+        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    assertThat(berthd.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
+        .isEmpty();
+    // leaks (after every test): no pin, netns, mount, directory or process left
+  }
+
   static List<String> mountsUnder(Path dir) throws Exception {
     return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().filter(l -> l.contains(dir.toString()))
         .toList();
