@@ -349,10 +349,14 @@ public final class SpecGenerator {
       throw BerthException.invalidArgument("user %d is not mapped in the pod's user namespace (uids 0-%d)",
           user.uid(), u.uids().length() - 1);
     }
-    for (long g : user.additionalGids() == null ? List.of(user.gid()) : user.additionalGids()) {
-      if (!u.gids().maps(g) || !u.gids().maps(user.gid())) {
-        throw BerthException.invalidArgument("group %d is not mapped in the pod's user namespace (gids 0-%d)",
-            u.gids().maps(user.gid()) ? g : user.gid(), u.gids().length() - 1);
+    List<Long> gids = new ArrayList<>(List.of(user.gid()));
+    if (user.additionalGids() != null) {
+      gids.addAll(user.additionalGids());
+    }
+    for (long g : gids) {
+      if (!u.gids().maps(g)) {
+        throw BerthException.invalidArgument("group %d is not mapped in the pod's user namespace (gids 0-%d)", g,
+            u.gids().length() - 1);
       }
     }
   }
