@@ -14,12 +14,20 @@ import io.berth.cri.api.ext.ContainerRecord;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.SandboxRecord;
 import io.berth.image.Image;
+import io.berth.linux.IdmappedMounts;
+import io.berth.linux.LinuxException;
+import io.berth.linux.Syscalls;
 import io.berth.oci.ContainerRequest;
 import io.berth.oci.ImageConfigView;
+import io.berth.oci.PodUserNamespace;
 import io.berth.oci.SandboxInfo;
+import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +63,10 @@ final class CreateContainer {
     Image image = st.images.find(config.getImage().getImage()).orElseThrow(() ->
         BerthException.notFound("image %s not found: pull it first", config.getImage().getImage()));
     OciRuntimes.Handler handler = st.runtimes.handler(pod.getRuntimeHandler());
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(
+        podConfig.getLinux().getSecurityContext().getNamespaceOptions());
+    PodUserNamespace.checkContainer(podConfig.getLinux().getSecurityContext().getNamespaceOptions(),
+        config.getLinux().getSecurityContext().getNamespaceOptions());
     String id = Ids.newId();
     String name = Container.reservationName(config.getMetadata(), podConfig.getMetadata());
     long start = System.nanoTime();
@@ -70,11 +82,18 @@ final class CreateContainer {
       PausePoint.reach("createcontainer.after-record");
       Path dir = Files.createDirectories(st.containerDir(id));
       undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+      Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
       Path bundle = Files.createDirectories(dir.resolve("bundle"));
       Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
       st.snapshotter.prepare(id, image.chainIds());
       undo.push("remove snapshot", () -> st.snapshotter.remove(id));
-      st.snapshotter.mount(id, rootfs);
+      if (userns.isPresent()) {
+        // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
+        st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
+            userns.get().rootUid(), userns.get().rootGid()));
+      } else {
+        st.snapshotter.mount(id, rootfs);
+      }
       undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
       long rootfsDone = System.nanoTime();
       PausePoint.reach("createcontainer.after-rootfs");
@@ -90,19 +109,24 @@ final class CreateContainer {
           sandboxDir.resolve("hosts"), sandboxDir.resolve("resolv.conf"),
           pod.getShmPath().isEmpty() ? null : Path.of(pod.getShmPath()),
           pod.getIpcPath().isEmpty() ? null : Path.of(pod.getIpcPath()),
-          pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()));
+          pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()),
+          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()));
+      Map<String, Path> idmapped = stageIdmappedMounts(config, userns, dir,
+          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()), undo);
       int targetPid = targetPid(config);
       ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
           image.labels());
       String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
       st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs, handler.options(),
-          targetPid)).writeTo(bundle);
+          targetPid, idmapped)).writeTo(bundle);
       long specDone = System.nanoTime();
       handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
           config.getStdin(), config.getStdinOnce());
       undo.push("delete from runtime", () -> handler.delete(id));
       long runtimeDone = System.nanoTime();
+      // The runtime has bound them into the container's own mount namespace: the staging mounts can go now.
+      unmountStaged(dir);
       PausePoint.reach("createcontainer.after-runtime-create");
 
       String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
@@ -141,6 +165,59 @@ final class CreateContainer {
 
   private static String millis(long nanos) {
     return String.format("%.1f", nanos / 1e6);
+  }
+
+  /**
+   * Idmapped bind mounts of the CRI mounts that carry uid/gid mappings (the kubelet sets the pod's own on its
+   * volumes), made by berthd under {@code <container dir>/idmapped/N}, since runc 1.1 cannot make them.
+   */
+  private static Map<String, Path> stageIdmappedMounts(ContainerConfig config, Optional<PodUserNamespace> userns,
+      Path dir, Path usernsPin, Undo undo) throws IOException {
+    Map<String, Path> staged = new HashMap<>();
+    for (io.berth.cri.api.Mount m : config.getMountsList()) {
+      if (!PodUserNamespace.idmapped(userns, m)) {
+        continue;
+      }
+      Path source = Path.of(m.getHostPath());
+      if (!source.isAbsolute() || !Files.exists(source)) {
+        throw BerthException.invalidArgument("idmapped mount source %s does not exist", source);
+      }
+      Path target = Files.createDirectories(dir.resolve(IDMAPPED)).resolve(Integer.toString(staged.size()));
+      if (Files.isDirectory(source)) {
+        Files.createDirectory(target);
+      } else {
+        Files.createFile(target);
+      }
+      IdmappedMounts.bind(source.toRealPath(), target, usernsPin);
+      undo.push("unmount idmapped " + target, () -> unmountQuietly(target));
+      staged.put(m.getContainerPath(), target);
+    }
+    return staged;
+  }
+
+  static final String IDMAPPED = "idmapped";
+
+  /** Unmounts what {@link #stageIdmappedMounts} left under a container dir; idempotent (also after a crash). */
+  static void unmountStaged(Path containerDir) throws IOException {
+    Path staging = containerDir.resolve(IDMAPPED);
+    if (!Files.isDirectory(staging)) {
+      return;
+    }
+    try (var entries = Files.newDirectoryStream(staging)) {
+      for (Path p : entries) {
+        unmountQuietly(p);
+      }
+    }
+  }
+
+  private static void unmountQuietly(Path p) {
+    try {
+      Syscalls.umount2(p.toString(), Syscalls.MNT_DETACH);
+    } catch (LinuxException e) {
+      if (e.errno() != LinuxException.EINVAL && e.errno() != LinuxException.ENOENT) {
+        throw e;
+      }
+    }
   }
 
   /** The kubelet's log path: the pod's log directory joined with the container's relative path. */

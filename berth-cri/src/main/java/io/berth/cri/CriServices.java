@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -65,9 +66,13 @@ public final class CriServices implements AutoCloseable {
         .collect(Collectors.toSet()));
     Streams[] backend = new Streams[1];
     StreamingServer streaming = StreamingServer.start(d.streaming(), new DelegatingBackend(() -> backend[0]));
-    RuntimeInfo info = new RuntimeInfo(d.version(), d.network(), runtimes::handlers, d.runtimes().defaultHandler(),
+    // A handler claims user namespaces only where they really work: see UserNamespaceSupport.
+    Supplier<List<RuntimeInfo.HandlerInfo>> handlerInfos = () -> runtimes.handlers().stream()
+        .map(h -> h.usable() ? h.withUserNamespaces(st.userns.supports(runtimes.handler(h.name()))) : h)
+        .toList();
+    RuntimeInfo info = new RuntimeInfo(d.version(), d.network(), handlerInfos, d.runtimes().defaultHandler(),
         // SpecGenerator applies the Merge and Strict policies itself; status reports the resulting identity
-        "systemd".equals(d.cgroupDriver()), () -> true);
+        "systemd".equals(d.cgroupDriver()), () -> true, d.rootDir(), d.stateDir(), st.userns::problem);
     PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming, d.cgroupDriver());
     backend[0] = runtimeService.streams();
     ImageHandlers imageHandlers = new ImageHandlers(d.images(), metrics);

@@ -12,6 +12,39 @@ import java.nio.file.attribute.BasicFileAttributes;
 final class Dirs {
   private Dirs() {}
 
+  /**
+   * Makes a per-pod or per-container directory private (0700), or, for a pod in its own user namespace, 0710 with
+   * the group of that namespace's root ({@code rootGid}): the OCI runtime sets the container up as that root (its
+   * host ids are unprivileged), so it must be able to walk to the rootfs and the bind-mount sources below, and no one
+   * else may. containerd's bundles get the same treatment (prepareBundleDirectoryPermissions).
+   */
+  static void restrict(Path dir, long rootGid) throws IOException {
+    if (rootGid > 0) {
+      Files.setAttribute(dir, "unix:gid", (int) rootGid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x---"));
+    } else {
+      Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+  }
+
+  /**
+   * A parent of per-pod or per-container directories: 0711, so a pod's root can pass through it to its own
+   * directory but cannot list the others. Directories below that are not a user namespace's (group root) are made
+   * private again, in case an older berthd left them readable.
+   */
+  static void ensureTraversable(Path parent) throws IOException {
+    Files.createDirectories(parent);
+    Files.setPosixFilePermissions(parent, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+    try (var children = Files.newDirectoryStream(parent)) {
+      for (Path c : children) {
+        if (Files.isDirectory(c, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            && ((Integer) Files.getAttribute(c, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)) == 0) {
+          Files.setPosixFilePermissions(c, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        }
+      }
+    }
+  }
+
   static void deleteRecursively(Path dir) throws IOException {
     if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;

@@ -48,7 +48,8 @@ final class Queries {
         // reported as 0
       }
       b.putInfo("info", "{\"pid\":" + pid + ",\"netnsPath\":\"" + r.getNetnsPath() + "\",\"runtimeHandler\":\""
-          + r.getRuntimeHandler() + "\",\"stateDir\":\"" + r.getStateDir() + "\",\"config\":"
+          + r.getRuntimeHandler() + "\",\"stateDir\":\"" + r.getStateDir() + "\",\"usernsPath\":\""
+          + r.getUsernsPath() + "\",\"config\":"
           + RuntimeState.toJson(r.getConfig()) + ",\"timings\":" + timings(r) + "}");
     }
     return b.build();

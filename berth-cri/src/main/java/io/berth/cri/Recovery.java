@@ -157,6 +157,9 @@ final class Recovery {
   private static boolean infraAlive(RuntimeState st, SandboxRecord r) {
     try {
       boolean netnsOk = r.getNetnsPath().isEmpty() || Files.exists(Path.of(r.getNetnsPath()));
+      if (!r.getUsernsPath().isEmpty() && !Files.exists(Path.of(r.getUsernsPath()))) {
+        return false; // the pod's user namespace is gone: no container of it can be created
+      }
       if (r.getInfraLess()) {
         return netnsOk && (r.getUtsPath().isEmpty() || Files.exists(Path.of(r.getUtsPath())));
       }

@@ -52,6 +52,7 @@ final class RemoveContainer {
       Path rootfs = Path.of(r.getBundle()).resolve("rootfs");
       st.snapshotter.unmount(rootfs);
       st.snapshotter.remove(c.id());
+      CreateContainer.unmountStaged(st.containerDir(c.id())); // left only by a crash during CreateContainer
       Dirs.deleteRecursively(st.containerDir(c.id()));
       st.records.deleteContainer(c.id());
       st.containers.remove(c.id());

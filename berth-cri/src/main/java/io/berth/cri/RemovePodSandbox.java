@@ -58,7 +58,7 @@ final class RemovePodSandbox {
         st.runtimes.handler(r.getRuntimeHandler()).delete(s.id());
         PauseImage.release(st, s.id(), r.getInfraRootfs());
       }
-      NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath())));
+      NamespacePins.unpin(new NamespacePins.Pins(pin(r.getIpcPath()), pin(r.getUtsPath()), pin(r.getUsernsPath())));
       if (!r.getShmPath().isEmpty()) {
         try {
           Syscalls.umount2(r.getShmPath(), Syscalls.MNT_DETACH);

@@ -11,17 +11,20 @@ import io.berth.cri.api.RunPodSandboxRequest;
 import io.berth.cri.api.RunPodSandboxResponse;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.SandboxRecord;
+import io.berth.linux.NamespaceHolder;
 import io.berth.linux.NamespacePins;
 import io.berth.linux.Syscalls;
 import io.berth.network.PodNetwork;
 import io.berth.network.PodNetwork.NetNs;
 import io.berth.oci.InfraRequest;
+import io.berth.oci.PodUserNamespace;
 import io.berth.oci.SandboxInfo;
 import io.berth.oci.SpecGenerator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -54,6 +57,12 @@ final class RunPodSandbox {
     String name = Sandbox.reservationName(meta);
     NamespaceOption ns = config.getLinux().getSecurityContext().getNamespaceOptions();
     boolean hostNetwork = ns.getNetwork() == NamespaceMode.NODE;
+    // Checked before anything is reserved or created: a refused pod leaves nothing behind.
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(ns);
+    if (userns.isPresent()) {
+      st.userns.require(handler);
+    }
+    long rootGid = userns.map(PodUserNamespace::rootGid).orElse(0L);
     List<Phase> phases = new ArrayList<>();
     long start = System.nanoTime();
 
@@ -70,7 +79,14 @@ final class RunPodSandbox {
       PausePoint.reach("runpod.after-record");
       Files.createDirectories(dir);
       undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
+      Dirs.restrict(dir, rootGid);
       SandboxFiles.Paths files = SandboxFiles.write(dir, config, hostNetwork);
+      if (userns.isPresent()) {
+        // Shown as root's files inside the pod, as they are outside it.
+        for (Path f : List.of(files.hostname(), files.hosts(), files.resolvConf())) {
+          Syscalls.lchown(f.toString(), (int) userns.get().rootUid(), (int) rootGid);
+        }
+      }
 
       Path shm = null;
       if (ns.getIpc() != NamespaceMode.NODE) {
@@ -83,7 +99,24 @@ final class RunPodSandbox {
 
       long t = System.nanoTime();
       Optional<NetNs> netns = Optional.empty();
-      if (!hostNetwork) {
+      NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
+      if (userns.isPresent()) {
+        // The pod's user namespace, and its network, IPC and UTS namespaces owned by it (see NamespaceHolder).
+        PodUserNamespace u = userns.get();
+        String hostname = Files.readString(files.hostname()).trim();
+        try (NamespaceHolder holder = NamespaceHolder.start(
+            new NamespaceHolder.IdMap(0, u.uids().hostId(), u.uids().length()),
+            new NamespaceHolder.IdMap(0, u.gids().hostId(), u.gids().length()),
+            EnumSet.of(NamespaceHolder.Kind.NET, NamespaceHolder.Kind.IPC, NamespaceHolder.Kind.UTS))) {
+          NetNs adopted = st.network.adoptNetns(id, holder.nsFile(NamespaceHolder.Kind.NET));
+          netns = Optional.of(adopted);
+          undo.push("remove netns", () -> st.network.removeNetns(adopted));
+          pins = st.nsPins.pin(id, holder, hostname);
+          NamespacePins.Pins made = pins;
+          undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
+        }
+        t = phase(phases, "userns", t);
+      } else if (!hostNetwork) {
         NetNs created = st.network.createNetns(id);
         netns = Optional.of(created);
         undo.push("remove netns", () -> st.network.removeNetns(created));
@@ -105,9 +138,10 @@ final class RunPodSandbox {
       // sandboxed runtime still get a catatonit infra process.
       boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
           && config.getLinux().getSysctlsCount() == 0;
-      NamespacePins.Pins pins = new NamespacePins.Pins(null, null);
       String infraRootfs = "";
-      if (infraLess) {
+      if (infraLess && userns.isPresent()) {
+        t = phase(phases, "namespaces", t); // pinned with the user namespace above
+      } else if (infraLess) {
         String hostname = Files.readString(files.hostname()).trim();
         pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
         NamespacePins.Pins made = pins;
@@ -116,7 +150,7 @@ final class RunPodSandbox {
       } else {
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
         SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
-            files.hosts(), files.resolvConf(), shm);
+            files.hosts(), files.resolvConf(), shm, pins.ipc(), pins.uts(), pins.user());
         InfraRequest infra;
         if (st.settings.pauseImage() == null) {
           Path rootfs = st.settings.stateDir().resolve("infra-rootfs");
@@ -149,6 +183,7 @@ final class RunPodSandbox {
           .setInfraRootfs(infraRootfs)
           .setIpcPath(pins.ipc() == null ? "" : pins.ipc().toString())
           .setUtsPath(pins.uts() == null ? "" : pins.uts().toString())
+          .setUsernsPath(pins.user() == null ? "" : pins.user().toString())
           .addAllTimings(phases);
       if (net != null) {
         record.setIp(net.ip()).addAllAdditionalIps(net.additionalIps());
@@ -157,8 +192,9 @@ final class RunPodSandbox {
       st.save(sandbox, sandbox.record());
       st.sandboxes.put(id, sandbox);
       undo.commit();
-      log.info("sandbox {} ({}) ready in {} ms on {}{}", id, name, (System.nanoTime() - start) / 1_000_000,
-          handlerName, net == null ? " with the host network" : " at " + net.ip());
+      log.info("sandbox {} ({}) ready in {} ms on {}{}{}", id, name, (System.nanoTime() - start) / 1_000_000,
+          handlerName, net == null ? " with the host network" : " at " + net.ip(),
+          userns.map(u -> " in its own user namespace (root is host uid " + u.rootUid() + ")").orElse(""));
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create sandbox %s", name);

@@ -15,6 +15,7 @@ import io.berth.cri.api.UpdateRuntimeConfigResponse;
 import io.berth.cri.api.VersionRequest;
 import io.berth.cri.api.VersionResponse;
 import io.berth.network.PodNetwork;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -28,7 +29,11 @@ final class RuntimeInfo {
 
   /** What the runtime side reports about one handler: usable or not (and why), and its CRI features. */
   record HandlerInfo(String name, boolean usable, String reason, boolean recursiveReadOnlyMounts,
-      boolean userNamespaces) {}
+      boolean userNamespaces) {
+    HandlerInfo withUserNamespaces(boolean supported) {
+      return new HandlerInfo(name, usable, reason, recursiveReadOnlyMounts, supported);
+    }
+  }
 
   private final String version;
   private final PodNetwork network;
@@ -36,15 +41,22 @@ final class RuntimeInfo {
   private final String defaultHandler;
   private final boolean systemdCgroups;
   private final Supplier<Boolean> supplementalGroupsPolicy;
+  private final Path rootDir;
+  private final Path stateDir;
+  private final Supplier<String> userNamespacesProblem;
 
   RuntimeInfo(String version, PodNetwork network, Supplier<List<HandlerInfo>> handlers, String defaultHandler,
-      boolean systemdCgroups, Supplier<Boolean> supplementalGroupsPolicy) {
+      boolean systemdCgroups, Supplier<Boolean> supplementalGroupsPolicy, Path rootDir, Path stateDir,
+      Supplier<String> userNamespacesProblem) {
     this.version = version;
     this.network = network;
     this.handlers = handlers;
     this.defaultHandler = defaultHandler;
     this.systemdCgroups = systemdCgroups;
     this.supplementalGroupsPolicy = supplementalGroupsPolicy;
+    this.rootDir = rootDir;
+    this.stateDir = stateDir;
+    this.userNamespacesProblem = userNamespacesProblem;
   }
 
   VersionResponse version(VersionRequest req) {
@@ -96,8 +108,13 @@ final class RuntimeInfo {
         json.append(i == 0 ? "" : ",").append("{\"name\":\"").append(h.name()).append("\",\"usable\":")
             .append(h.usable()).append(",\"reason\":").append(quote(h.reason())).append('}');
       }
+      // rootDir and stateDir as containerd names them: critest probes idmapped mounts on stateDir's file system.
+      String usernsProblem = userNamespacesProblem.get();
       json.append("],\"network\":{\"ready\":").append(net.ready()).append(",\"message\":")
-          .append(quote(net.message())).append("}}");
+          .append(quote(net.message())).append("},\"rootDir\":").append(quote(rootDir.toString()))
+          .append(",\"stateDir\":").append(quote(stateDir.toString()))
+          .append(",\"userNamespaces\":{\"supported\":").append(usernsProblem.isEmpty())
+          .append(",\"reason\":").append(quote(usernsProblem)).append("}}");
       b.putInfo("config", json.toString());
     }
     return b.build();

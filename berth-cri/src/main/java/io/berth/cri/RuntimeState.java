@@ -2,6 +2,7 @@ package io.berth.cri;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import io.berth.core.BerthException;
 import io.berth.core.KeyedLock;
 import io.berth.cri.api.ContainerEventResponse;
 import io.berth.cri.api.ContainerEventType;
@@ -12,6 +13,7 @@ import io.berth.linux.NamespacePins;
 import io.berth.network.PodNetwork;
 import io.berth.oci.SpecGenerator;
 import io.berth.snapshot.Snapshotter;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -43,6 +45,7 @@ final class RuntimeState {
   final ContainerEvents events = new ContainerEvents();
   final NamespacePins nsPins;
   final CriMetrics metrics;
+  final UserNamespaceSupport userns;
 
   RuntimeState(Settings settings, Records records, ImageService images, Snapshotter snapshotter, PodNetwork network,
       OciRuntimes runtimes, CriMetrics metrics) {
@@ -54,6 +57,13 @@ final class RuntimeState {
     this.runtimes = runtimes;
     this.metrics = metrics;
     this.nsPins = new NamespacePins(settings.stateDir().resolve("ns"));
+    this.userns = new UserNamespaceSupport(snapshotter, settings.stateDir());
+    try {
+      Dirs.ensureTraversable(settings.stateDir().resolve("sandboxes"));
+      Dirs.ensureTraversable(settings.stateDir().resolve("containers"));
+    } catch (IOException e) {
+      throw BerthException.internal(e, "cannot prepare the state dirs under %s", settings.stateDir());
+    }
   }
 
   Path sandboxDir(String id) {

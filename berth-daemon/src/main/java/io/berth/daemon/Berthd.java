@@ -77,7 +77,7 @@ public final class Berthd {
     Path root = Path.of(config.root());
     Path state = Path.of(config.state());
     createPrivateDir(root);
-    createPrivateDir(state);
+    createStateDir(state);
     RootLock lock = RootLock.acquire(root);
     Components components = Components.create(config);
     Path socket = Path.of(config.grpc().address());
@@ -131,6 +131,20 @@ public final class Berthd {
   static void createPrivateDir(Path dir) throws IOException {
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+  }
+
+  /**
+   * The state dir is 0711: a pod in its own user namespace is set up by its root, an unprivileged host id, which
+   * must pass through it to the pod's own directory (0710, its group; see berth-cri's Dirs). Nothing below can be
+   * listed, and every child but the per-pod and per-container parents (0711, made by berth-cri) is created 0700
+   * here, before any component uses it. containerd keeps /run/containerd 0711 for the same reason.
+   */
+  static void createStateDir(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    for (String child : Components.PRIVATE_STATE_DIRS) {
+      createPrivateDir(dir.resolve(child));
+    }
   }
 
   static Server serve(Path socket, BerthdConfig config, Iterable<BindableService> services) throws IOException {

@@ -50,6 +50,10 @@ final class Components implements AutoCloseable {
     this.metricsRegistry = metricsRegistry;
   }
 
+  /** Children of the state dir that hold nothing a pod's root must reach: created 0700 by Berthd. */
+  static final List<String> PRIVATE_STATE_DIRS = List.of("netns", "ns", "cni-cache", "runtime",
+      "containers-runtime");
+
   static Components create(BerthdConfig c) throws IOException {
     Path root = Path.of(c.root());
     Path state = Path.of(c.state());

@@ -19,8 +19,13 @@ public final class NamespacePins {
     this.dir = dir.toAbsolutePath().normalize();
   }
 
-  /** Pin files of one pod. */
-  public record Pins(Path ipc, Path uts) {}
+  /** Pin files of one pod; {@code null} for a namespace not pinned. */
+  public record Pins(Path ipc, Path uts, Path user) {
+    /** Pins without a user namespace. */
+    public Pins(Path ipc, Path uts) {
+      this(ipc, uts, null);
+    }
+  }
 
   /**
    * Creates new IPC and/or UTS namespaces (null when not wanted), sets the hostname in the UTS one, and pins them at
@@ -80,6 +85,69 @@ public final class NamespacePins {
     return pins;
   }
 
+  /**
+   * Pins the namespaces a {@link NamespaceHolder} made: its user namespace at {@code dir/<id>-user}, and its IPC and
+   * UTS namespaces (when it made them) at {@code dir/<id>-ipc} and {@code dir/<id>-uts}, with {@code hostname} set in
+   * the UTS one. These are owned by the pod's user namespace. On failure nothing is left.
+   */
+  public Pins pin(String id, NamespaceHolder holder, String hostname) {
+    ensureSharedDir();
+    Pins pins = new Pins(holder.has(NamespaceHolder.Kind.IPC) ? dir.resolve(id + "-ipc") : null,
+        holder.has(NamespaceHolder.Kind.UTS) ? dir.resolve(id + "-uts") : null, dir.resolve(id + "-user"));
+    try {
+      bind(holder.userNsFile().toString(), pins.user());
+      if (pins.ipc() != null) {
+        bind(holder.nsFile(NamespaceHolder.Kind.IPC).toString(), pins.ipc());
+      }
+      if (pins.uts() != null) {
+        bind(holder.nsFile(NamespaceHolder.Kind.UTS).toString(), pins.uts());
+        setHostname(pins.uts(), hostname, id);
+      }
+      return pins;
+    } catch (RuntimeException e) {
+      unpin(pins);
+      throw BerthException.wrap(e, "pin namespaces of %s", id);
+    }
+  }
+
+  /** sethostname(2) in a pinned UTS namespace, from a platform thread that returns to ours before it ends. */
+  private static void setHostname(Path uts, String hostname, String id) {
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    Thread t = Thread.ofPlatform().name("ns-hostname").unstarted(() -> {
+      int orig = -1;
+      int target = -1;
+      try {
+        orig = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/uts");
+        target = Syscalls.openReadOnly(uts.toString());
+        Syscalls.setns(target, Syscalls.CLONE_NEWUTS);
+        try {
+          Syscalls.sethostname(hostname);
+        } finally {
+          Syscalls.setns(orig, Syscalls.CLONE_NEWUTS);
+        }
+      } catch (RuntimeException e) {
+        failure.set(e);
+      } finally {
+        if (orig >= 0) {
+          Syscalls.close(orig);
+        }
+        if (target >= 0) {
+          Syscalls.close(target);
+        }
+      }
+    });
+    t.start();
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failure.compareAndSet(null, BerthException.cancelled("interrupted while setting the hostname of %s", id));
+    }
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+  }
+
   private static void bind(String nsFile, Path pin) {
     try {
       Files.deleteIfExists(pin);
@@ -92,7 +160,7 @@ public final class NamespacePins {
 
   /** Unmounts and deletes the pins; idempotent. */
   public static void unpin(Pins pins) {
-    for (Path p : new Path[] {pins.ipc(), pins.uts()}) {
+    for (Path p : new Path[] {pins.ipc(), pins.uts(), pins.user()}) {
       if (p == null) {
         continue;
       }

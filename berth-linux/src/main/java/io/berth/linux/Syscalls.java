@@ -40,6 +40,7 @@ public final class Syscalls {
   public static final int CLONE_NEWUTS = 0x04000000;
   public static final int CLONE_NEWIPC = 0x08000000;
   public static final int CLONE_NEWNET = 0x40000000;
+  public static final int CLONE_NEWUSER = 0x10000000;
   // mknod modes
   public static final int S_IFCHR = 0020000;
   public static final int S_IFBLK = 0060000;
@@ -47,6 +48,17 @@ public final class Syscalls {
   // *at flags
   public static final int AT_FDCWD = -100;
   public static final int AT_SYMLINK_NOFOLLOW = 0x100;
+  static final long AT_EMPTY_PATH = 0x1000;
+  static final long AT_RECURSIVE = 0x8000;
+  // open_tree(2), mount_setattr(2), move_mount(2): the new mount API (Linux 5.2 and 5.12)
+  static final long OPEN_TREE_CLONE = 1;
+  static final long OPEN_TREE_CLOEXEC = 02000000;
+  static final long MOUNT_ATTR_IDMAP = 0x00100000;
+  static final long MOVE_MOUNT_F_EMPTY_PATH = 0x00000004;
+  // The same numbers on every architecture Berth runs on (the syscall table was unified for new calls in 5.1).
+  static final long SYS_OPEN_TREE = 428;
+  static final long SYS_MOVE_MOUNT = 429;
+  static final long SYS_MOUNT_SETATTR = 442;
 
   private static final Linker LINKER = Linker.nativeLinker();
   private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -75,10 +87,24 @@ public final class Syscalls {
   private static final MethodHandle GETEUID = bind("geteuid", FunctionDescriptor.of(INT));
   private static final MethodHandle KILL = bind("kill", FunctionDescriptor.of(INT, INT, INT));
   private static final MethodHandle SETHOSTNAME = bind("sethostname", FunctionDescriptor.of(INT, ADDR, LONG));
+  // syscall(2) for calls older C libraries have no wrapper for; every variadic argument is passed as a long (or a
+  // pointer), the width syscall(2) reads them with.
+  private static final MethodHandle SYSCALL4 = bindVariadic("syscall",
+      FunctionDescriptor.of(LONG, LONG, LONG, ADDR, LONG));
+  private static final MethodHandle SYSCALL6 = bindVariadic("syscall",
+      FunctionDescriptor.of(LONG, LONG, LONG, ADDR, LONG, ADDR, LONG));
+  private static final StructLayout MOUNT_ATTR = MemoryLayout.structLayout(
+      LONG.withName("attr_set"), LONG.withName("attr_clr"), LONG.withName("propagation"),
+      LONG.withName("userns_fd"));
 
   private static MethodHandle bind(String name, FunctionDescriptor fd) {
     MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
     return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
+  }
+
+  private static MethodHandle bindVariadic(String name, FunctionDescriptor fd) {
+    MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
+    return LINKER.downcallHandle(sym, fd, Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
   }
 
   private static MemorySegment str(Arena a, String s) {
@@ -304,6 +330,53 @@ public final class Syscalls {
       }
       check("kill", Integer.toString(pid), st, rc);
       return true;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at {@code path} (of its submounts too when
+   * {@code recursive}), as a close-on-exec fd. Nothing is attached anywhere: closing the fd (with no mount left
+   * using it) releases it, so it cannot leak a mount.
+   */
+  public static int openTree(String path, boolean recursive) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment st = a.allocate(CALL_STATE);
+      long flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+      long rc = (long) SYSCALL4.invokeExact(st, SYS_OPEN_TREE, (long) AT_FDCWD, str(a, path), flags);
+      return check("open_tree", path, st, rc);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * mount_setattr(2) with MOUNT_ATTR_IDMAP: makes the detached mount {@code treeFd} (from {@link #openTree}) an
+   * idmapped mount, showing its files through the id mappings of the user namespace {@code usernsFd}.
+   */
+  public static void mountSetattrIdmap(int treeFd, int usernsFd, boolean recursive) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment st = a.allocate(CALL_STATE);
+      MemorySegment attr = a.allocate(MOUNT_ATTR);
+      attr.set(LONG, 0, MOUNT_ATTR_IDMAP);
+      attr.set(LONG, 24, (long) usernsFd);
+      long flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+      long rc = (long) SYSCALL6.invokeExact(st, SYS_MOUNT_SETATTR, (long) treeFd, str(a, ""), flags, attr,
+          MOUNT_ATTR.byteSize());
+      check("mount_setattr", "fd " + treeFd, st, rc);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** move_mount(2): attaches the detached mount {@code treeFd} at {@code target}. */
+  public static void moveMount(int treeFd, String target) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment st = a.allocate(CALL_STATE);
+      long rc = (long) SYSCALL6.invokeExact(st, SYS_MOVE_MOUNT, (long) treeFd, str(a, ""), (long) AT_FDCWD,
+          str(a, target), MOVE_MOUNT_F_EMPTY_PATH);
+      check("move_mount", target, st, rc);
     } catch (Throwable t) {
       throw rethrow(t);
     }

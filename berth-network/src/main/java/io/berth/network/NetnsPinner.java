@@ -46,6 +46,26 @@ final class NetnsPinner {
     return pin;
   }
 
+  /** Pins the existing network namespace {@code nsFile} at {@code dir/name}. */
+  Path adopt(String name, Path nsFile) {
+    ensureDir();
+    Path pin = dir.resolve(name);
+    try {
+      Files.createFile(pin);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw BerthException.alreadyExists("netns pin %s already exists", pin);
+    } catch (IOException e) {
+      throw BerthException.internal(e, "create netns pin %s", pin);
+    }
+    try {
+      Syscalls.mount(nsFile.toString(), pin.toString(), "none", Syscalls.MS_BIND, null);
+    } catch (RuntimeException e) {
+      deleteQuietly(pin);
+      throw BerthException.wrap(e, "pin network namespace %s", nsFile);
+    }
+    return pin;
+  }
+
   /**
    * unshare(CLONE_NEWNET) changes only the calling OS thread, so it runs on a platform thread of its own that
    * returns to the original namespace (and then ends) after the bind mount: no JVM thread stays in the pod's netns.

@@ -123,12 +123,27 @@ public final class PodNetwork {
    */
   public NetNs createNetns(String sandboxId) {
     checkSandboxId(sandboxId);
+    Path pin = pinner.create(pinName(sandboxId));
+    log.debug("created netns {} for sandbox {}", pin, sandboxId);
+    return new NetNs(sandboxId, pin);
+  }
+
+  /**
+   * Pins an existing network namespace for a sandbox, like {@link #createNetns}: {@code nsFile} is its nsfs file
+   * ({@code /proc/PID/ns/net} of a process that made it, for a namespace owned by the pod's user namespace).
+   */
+  public NetNs adoptNetns(String sandboxId, Path nsFile) {
+    checkSandboxId(sandboxId);
+    Path pin = pinner.adopt(pinName(sandboxId), nsFile);
+    log.debug("pinned netns {} of {} for sandbox {}", pin, nsFile, sandboxId);
+    return new NetNs(sandboxId, pin);
+  }
+
+  private static String pinName(String sandboxId) {
     String prefix = sandboxId.length() > 16 ? sandboxId.substring(0, 16) : sandboxId;
     byte[] rnd = new byte[4];
     ThreadLocalRandom.current().nextBytes(rnd);
-    Path pin = pinner.create("berth-" + prefix + "-" + HexFormat.of().formatHex(rnd));
-    log.debug("created netns {} for sandbox {}", pin, sandboxId);
-    return new NetNs(sandboxId, pin);
+    return "berth-" + prefix + "-" + HexFormat.of().formatHex(rnd);
   }
 
   /** Unmounts (lazily, MNT_DETACH) and deletes a pinned namespace. Idempotent. */

@@ -2,6 +2,7 @@ package io.berth.oci;
 
 import io.berth.cri.api.ContainerConfig;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * Everything {@link SpecGenerator#containerSpec} turns into a container's runtime spec.
@@ -14,6 +15,8 @@ import java.nio.file.Path;
  * @param rootfs the container's root filesystem on the host (already mounted)
  * @param options handler and host facts
  * @param targetPid host pid of the target container when the PID namespace mode is TARGET, else 0
+ * @param idmappedSources for each CRI mount with uid/gid mappings (by its container path as given), the host path of
+ *     the idmapped bind mount berthd prepared for it; the runtime bind-mounts that instead of the host path
  */
 public record ContainerRequest(
     String id,
@@ -23,4 +26,16 @@ public record ContainerRequest(
     String imageName,
     Path rootfs,
     RuntimeOptions options,
-    int targetPid) {}
+    int targetPid,
+    Map<String, Path> idmappedSources) {
+
+  public ContainerRequest {
+    idmappedSources = Map.copyOf(idmappedSources);
+  }
+
+  /** A request without idmapped mounts. */
+  public ContainerRequest(String id, ContainerConfig config, SandboxInfo sandbox, ImageConfigView image,
+      String imageName, Path rootfs, RuntimeOptions options, int targetPid) {
+    this(id, config, sandbox, image, imageName, rootfs, options, targetPid, Map.of());
+  }
+}

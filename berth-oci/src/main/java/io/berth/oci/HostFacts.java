@@ -37,6 +37,12 @@ interface HostFacts {
   /** {@code os.arch} of this JVM. */
   String arch();
 
+  /**
+   * Which of nosuid, nodev and noexec the mount holding {@code source} has: flags a user namespace cannot drop
+   * from a bind mount of it (mount_namespaces(7), "locked" mount flags).
+   */
+  List<String> lockedMountFlags(Path source);
+
   static HostFacts real() {
     return new Real();
   }
@@ -144,6 +150,55 @@ interface HostFacts {
     @Override
     public String arch() {
       return System.getProperty("os.arch");
+    }
+
+    @Override
+    public List<String> lockedMountFlags(Path source) {
+      String path;
+      List<String> lines;
+      try {
+        path = source.toRealPath().toString();
+        lines = Files.readAllLines(Path.of("/proc/self/mountinfo"));
+      } catch (IOException e) {
+        throw BerthException.invalidArgument("mount source %s: %s", source, e.getMessage());
+      }
+      // proc(5): the 5th field is the mount point (octal escapes), the 6th the per-mount options. The last of the
+      // longest matching mount points is the one on top.
+      String best = null;
+      String bestOptions = "";
+      for (String line : lines) {
+        String[] f = line.split(" ");
+        if (f.length < 6) {
+          continue;
+        }
+        String mp = unescape(f[4]);
+        boolean covers = path.equals(mp) || mp.equals("/") || path.startsWith(mp + "/");
+        if (covers && (best == null || mp.length() >= best.length())) {
+          best = mp;
+          bestOptions = f[5];
+        }
+      }
+      List<String> out = new ArrayList<>();
+      for (String o : bestOptions.split(",")) {
+        if (o.equals("nosuid") || o.equals("nodev") || o.equals("noexec")) {
+          out.add(o);
+        }
+      }
+      return out;
+    }
+
+    private static String unescape(String s) {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c == '\\' && i + 3 < s.length()) {
+          sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+          i += 3;
+        } else {
+          sb.append(c);
+        }
+      }
+      return sb.toString();
     }
   }
 }

@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * @param handler runtime handler name (runc, crun, runsc)
  * @param cgroupDriver {@code cgroupfs} or {@code systemd}
  * @param recursiveReadOnlyMounts the handler understands the {@code rro} mount option
- * @param idmappedMounts the handler supports idmapped mounts
+ * @param idmappedMounts the handler makes idmapped mounts itself (not consulted: berthd makes them, see
+ *     {@link PodUserNamespace#idmapped})
  * @param cgroupV2 the host runs the unified hierarchy (then containers get a cgroup namespace)
  * @param hugetlbController the hugetlb controller is usable for the handler (else hugepage limits are skipped)
  * @param swapController memory+swap accounting exists (memory.memsw.* on v1, memory.swap.max on v2)

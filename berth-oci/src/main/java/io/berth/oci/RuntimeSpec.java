@@ -90,7 +90,21 @@ public record RuntimeSpec(
       Seccomp seccomp,
       String rootfsPropagation,
       List<String> maskedPaths,
-      List<String> readonlyPaths) {}
+      List<String> readonlyPaths,
+      List<IdMapping> uidMappings,
+      List<IdMapping> gidMappings) {
+
+    /** Without user namespace mappings. */
+    public Linux(Map<String, String> sysctl, Resources resources, String cgroupsPath, List<Namespace> namespaces,
+        List<Device> devices, Seccomp seccomp, String rootfsPropagation, List<String> maskedPaths,
+        List<String> readonlyPaths) {
+      this(sysctl, resources, cgroupsPath, namespaces, devices, seccomp, rootfsPropagation, maskedPaths,
+          readonlyPaths, null, null);
+    }
+  }
+
+  /** A user namespace id mapping: {@code size} ids from {@code containerID} map to ones from {@code hostID}. */
+  public record IdMapping(long containerID, long hostID, long size) {}
 
   /** A namespace to create (no path) or to join (path). */
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -14,8 +14,11 @@ import java.nio.file.Path;
  * @param hostnameFile host file bind-mounted at {@code /etc/hostname}, or {@code null}
  * @param hostsFile host file bind-mounted at {@code /etc/hosts}, or {@code null}
  * @param resolvConfFile host file bind-mounted at {@code /etc/resolv.conf}, or {@code null}
- * @param ipcPath a pinned IPC namespace to join when the pod has no infra process, else {@code null}
- * @param utsPath a pinned UTS namespace to join when the pod has no infra process, else {@code null}
+ * @param ipcPath a pinned IPC namespace to join (pods without an infra process, and pods in a user namespace),
+ *     else {@code null}
+ * @param utsPath a pinned UTS namespace to join (pods without an infra process, and pods in a user namespace),
+ *     else {@code null}
+ * @param usernsPath the pod's pinned user namespace, or {@code null} for the host's
  * @param shmDir host directory (a tmpfs) bind-mounted at {@code /dev/shm} when the pod shares IPC, or {@code null}
  *     for a private tmpfs
  */
@@ -29,7 +32,8 @@ public record SandboxInfo(
     Path resolvConfFile,
     Path shmDir,
     Path ipcPath,
-    Path utsPath) {
+    Path utsPath,
+    Path usernsPath) {
 
   public SandboxInfo {
     if (id == null || id.isEmpty()) {
@@ -41,6 +45,12 @@ public record SandboxInfo(
   /** A sandbox whose namespaces (but the network one) are held by its infra process. */
   public SandboxInfo(String id, PodSandboxConfig config, int infraPid, Path netnsPath, Path hostnameFile,
       Path hostsFile, Path resolvConfFile, Path shmDir) {
-    this(id, config, infraPid, netnsPath, hostnameFile, hostsFile, resolvConfFile, shmDir, null, null);
+    this(id, config, infraPid, netnsPath, hostnameFile, hostsFile, resolvConfFile, shmDir, null, null, null);
+  }
+
+  /** A sandbox in the host's user namespace. */
+  public SandboxInfo(String id, PodSandboxConfig config, int infraPid, Path netnsPath, Path hostnameFile,
+      Path hostsFile, Path resolvConfFile, Path shmDir, Path ipcPath, Path utsPath) {
+    this(id, config, infraPid, netnsPath, hostnameFile, hostsFile, resolvConfFile, shmDir, ipcPath, utsPath, null);
   }
 }

@@ -24,6 +24,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -92,6 +93,21 @@ public final class SpecGenerator {
       throw BerthException.invalidArgument("CDI devices are not supported");
     }
     validateVolumes(image.volumes());
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(podSc.getNamespaceOptions());
+    PodUserNamespace.checkContainer(podSc.getNamespaceOptions(), sc.getNamespaceOptions());
+    if (userns.isPresent()) {
+      if (sandbox.usernsPath() == null) {
+        throw BerthException.invalidArgument("sandbox %s has no pinned user namespace", sandbox.id());
+      }
+      if (privileged) {
+        // Host devices and a writable /sys make no sense for a root that is not the host's.
+        throw BerthException.invalidArgument("privileged containers cannot run in a pod's user namespace");
+      }
+      if (sc.getNamespaceOptions().getPid() == NamespaceMode.NODE) {
+        throw BerthException.invalidArgument("a container in its pod's user namespace cannot use the host's PID "
+            + "namespace");
+      }
+    }
 
     // Process
     List<String> args = processArgs(config, image);
@@ -103,6 +119,7 @@ public final class SpecGenerator {
       throw BerthException.invalidArgument("working directory %s is not absolute", cwd);
     }
     RuntimeSpec.User user = user(r.rootfs(), sc, image.user());
+    userns.ifPresent(u -> checkMapped(u, user));
 
     List<String> all = host.currentCapabilities();
     List<String> caps;
@@ -127,6 +144,10 @@ public final class SpecGenerator {
     NamespaceMode podNet = podSc.getNamespaceOptions().getNetwork();
     NamespaceMode podIpc = podSc.getNamespaceOptions().getIpc();
     List<RuntimeSpec.Namespace> namespaces = new ArrayList<>();
+    if (userns.isPresent()) {
+      // Joined first (runc 1.1 and crun do so anyway): the pod's other namespaces are owned by it.
+      namespaces.add(new RuntimeSpec.Namespace("user", sandbox.usernsPath().toString()));
+    }
     if (podNet != NamespaceMode.NODE) {
       String path = sandbox.netnsPath() != null ? sandbox.netnsPath().toString() : nsPath(sandbox.infraPid(), "net");
       namespaces.add(new RuntimeSpec.Namespace("network", path));
@@ -157,10 +178,6 @@ public final class SpecGenerator {
     if (options.cgroupV2() && !privileged) {
       namespaces.add(new RuntimeSpec.Namespace("cgroup", null));
     }
-    if (sc.getNamespaceOptions().hasUsernsOptions()
-        && sc.getNamespaceOptions().getUsernsOptions().getMode() != NamespaceMode.NODE) {
-      throw BerthException.invalidArgument("user namespaces are not supported");
-    }
 
     // Mounts
     List<Mount> extra = new ArrayList<>();
@@ -179,7 +196,8 @@ public final class SpecGenerator {
     } else if (sandbox.shmDir() != null) {
       extra.add(bind("/dev/shm", sandbox.shmDir(), false));
     }
-    MountsResult mounts = mounts(config.getMountsList(), extra, privileged, options, true);
+    MountsResult mounts = mounts(config.getMountsList(), extra, privileged, options, true, userns,
+        r.idmappedSources());
 
     // Devices
     List<RuntimeSpec.Device> devices = new ArrayList<>();
@@ -220,7 +238,8 @@ public final class SpecGenerator {
 
     RuntimeSpec.Linux linux = new RuntimeSpec.Linux(null, resources,
         cgroupsPath(sandbox.config().getLinux().getCgroupParent(), r.id(), options.cgroupDriver()), namespaces,
-        devices.isEmpty() ? null : devices, seccomp, mounts.rootfsPropagation(), masked, readonly);
+        devices.isEmpty() ? null : devices, seccomp, mounts.rootfsPropagation(), masked, readonly,
+        userns.map(u -> idMappings(u.uids())).orElse(null), userns.map(u -> idMappings(u.gids())).orElse(null));
     return new RuntimeSpec(RuntimeSpec.OCI_VERSION, process, new RuntimeSpec.Root(r.rootfs().toString(), ro), null,
         mounts.mounts(), annotations, linux);
   }
@@ -324,6 +343,32 @@ public final class SpecGenerator {
     return new RuntimeSpec.User(u.uid(), u.gid(), new ArrayList<>(gids));
   }
 
+  /**
+   * The process's ids must be mapped in the pod's user namespace, or the runtime fails with a bare EINVAL from
+   * setresuid(2)/setgroups(2).
+   */
+  static void checkMapped(PodUserNamespace u, RuntimeSpec.User user) {
+    if (!u.uids().maps(user.uid())) {
+      throw BerthException.invalidArgument("user %d is not mapped in the pod's user namespace (uids 0-%d)",
+          user.uid(), u.uids().length() - 1);
+    }
+    List<Long> gids = new ArrayList<>(List.of(user.gid()));
+    if (user.additionalGids() != null) {
+      gids.addAll(user.additionalGids());
+    }
+    for (long g : gids) {
+      if (!u.gids().maps(g)) {
+        throw BerthException.invalidArgument("group %d is not mapped in the pod's user namespace (gids 0-%d)", g,
+            u.gids().length() - 1);
+      }
+    }
+  }
+
+  /** The OCI form of a pod's mapping: container ids from 0. */
+  static List<RuntimeSpec.IdMapping> idMappings(PodUserNamespace.Range r) {
+    return List.of(new RuntimeSpec.IdMapping(0, r.hostId(), r.length()));
+  }
+
   /** Image VOLUMEs are not mounted, but a path that could point outside the rootfs is refused (CVE-2022-23648). */
   static void validateVolumes(List<String> volumes) {
     for (String v : volumes) {
@@ -342,7 +387,7 @@ public final class SpecGenerator {
 
   /** Default mounts, then CRI and extra mounts sorted by depth; supplied mounts replace defaults at the same path. */
   private MountsResult mounts(List<Mount> cri, List<Mount> extra, boolean privileged, RuntimeOptions options,
-      boolean cgroupMount) {
+      boolean cgroupMount, Optional<PodUserNamespace> userns, Map<String, Path> idmappedSources) {
     List<Mount> supplied = new ArrayList<>(cri);
     for (Mount e : extra) {
       boolean overridden = cri.stream().anyMatch(c -> cleanPath(c.getContainerPath())
@@ -376,16 +421,23 @@ public final class SpecGenerator {
       if (m.hasImage() && !m.getImage().getImage().isEmpty()) {
         throw BerthException.invalidArgument("image volumes are not supported (%s)", m.getContainerPath());
       }
-      if (m.getUidMappingsCount() > 0 || m.getGidMappingsCount() > 0) {
-        if (!options.idmappedMounts()) {
-          throw BerthException.invalidArgument("runtime handler %s does not support idmapped mounts (%s)",
-              options.handler(), m.getContainerPath());
+      Path src;
+      if (PodUserNamespace.idmapped(userns, m)) {
+        // berthd made the idmapped mount itself (runc 1.1 cannot); the runtime binds it like any source.
+        src = idmappedSources.get(m.getContainerPath());
+        if (src == null) {
+          throw BerthException.invalidArgument("idmapped mount %s was not prepared", m.getContainerPath());
         }
-        throw BerthException.invalidArgument("idmapped mounts are not supported yet (%s)", m.getContainerPath());
+      } else {
+        src = host.prepareMountSource(Path.of(m.getHostPath()));
       }
-      Path src = host.prepareMountSource(Path.of(m.getHostPath()));
       List<String> opts = new ArrayList<>();
       opts.add("rbind");
+      if (userns.isPresent()) {
+        // In a user namespace the kernel locks the source mount's nosuid/nodev/noexec: a read-only remount that
+        // does not repeat them fails with EPERM, and runc 1.1 does not repeat them itself.
+        opts.addAll(host.lockedMountFlags(src));
+      }
       MountPropagation p = m.getPropagation();
       switch (p) {
         case PROPAGATION_PRIVATE -> opts.add("rprivate");
@@ -563,9 +615,10 @@ public final class SpecGenerator {
     NamespaceMode net = podSc.getNamespaceOptions().getNetwork();
     NamespaceMode ipc = podSc.getNamespaceOptions().getIpc();
     NamespaceMode pid = podSc.getNamespaceOptions().getPid();
-    if (podSc.getNamespaceOptions().hasUsernsOptions()
-        && podSc.getNamespaceOptions().getUsernsOptions().getMode() != NamespaceMode.NODE) {
-      throw BerthException.invalidArgument("user namespaces are not supported");
+    Optional<PodUserNamespace> userns = PodUserNamespace.of(podSc.getNamespaceOptions());
+    if (userns.isPresent() && (sandbox.usernsPath() == null || sandbox.ipcPath() == null
+        || sandbox.utsPath() == null)) {
+      throw BerthException.invalidArgument("sandbox %s needs pinned user, IPC and UTS namespaces", sandbox.id());
     }
     Map<String, String> sysctls = Sysctls.validate(pod.getLinux().getSysctlsMap(), net == NamespaceMode.NODE,
         ipc == NamespaceMode.NODE);
@@ -580,20 +633,29 @@ public final class SpecGenerator {
     RuntimeSpec.Capabilities noCaps = new RuntimeSpec.Capabilities(List.of(), List.of(), List.of(), List.of(),
         List.of());
     int oom = Math.max(SANDBOX_OOM_SCORE_ADJ, r.options().minOomScoreAdj());
+    // In a user namespace too small to map 65535, the infra runs as the namespace's root (no host privilege).
+    long infraUid = userns.map(u -> u.uids().maps(INFRA_UID) ? INFRA_UID : 0L).orElse(INFRA_UID);
+    long infraGid = userns.map(u -> u.gids().maps(INFRA_UID) ? INFRA_UID : 0L).orElse(INFRA_UID);
     RuntimeSpec.Process process = new RuntimeSpec.Process(false,
-        new RuntimeSpec.User(INFRA_UID, INFRA_UID, List.of(INFRA_UID)),
+        new RuntimeSpec.User(infraUid, infraGid, List.of(infraGid)),
         r.catatonit() != null ? List.of(INFRA_BINARY, "-P") : r.command(),
         List.of(DEFAULT_PATH), "/", noCaps, null, true, oom, null, null);
 
     List<RuntimeSpec.Namespace> namespaces = new ArrayList<>();
+    if (userns.isPresent()) {
+      // The pod's user, IPC and UTS namespaces are pinned (owned by the user namespace); the PID namespace the
+      // runtime creates after joining the user namespace is owned by it as well.
+      namespaces.add(new RuntimeSpec.Namespace("user", sandbox.usernsPath().toString()));
+      hostname = null; // set in the pinned UTS namespace already
+    }
     if (pid != NamespaceMode.NODE) {
       namespaces.add(new RuntimeSpec.Namespace("pid", r.options().gvisor() ? gvisorPidNamespace(sandbox.id()) : null));
     }
     if (ipc != NamespaceMode.NODE) {
-      namespaces.add(new RuntimeSpec.Namespace("ipc", null));
+      namespaces.add(new RuntimeSpec.Namespace("ipc", userns.isPresent() ? sandbox.ipcPath().toString() : null));
     }
     if (net != NamespaceMode.NODE) {
-      namespaces.add(new RuntimeSpec.Namespace("uts", null));
+      namespaces.add(new RuntimeSpec.Namespace("uts", userns.isPresent() ? sandbox.utsPath().toString() : null));
       if (sandbox.netnsPath() == null) {
         throw BerthException.invalidArgument("sandbox %s needs a network namespace path", sandbox.id());
       }
@@ -608,7 +670,11 @@ public final class SpecGenerator {
     for (RuntimeSpec.Mount m : defaultMounts(false, false)) {
       if (m.destination().equals("/dev/shm") && (sandbox.shmDir() != null || ipc == NamespaceMode.NODE)) {
         Path src = ipc == NamespaceMode.NODE ? Path.of("/dev/shm") : sandbox.shmDir();
-        mounts.add(new RuntimeSpec.Mount("/dev/shm", "bind", src.toString(), List.of("rbind", "rprivate", "rw")));
+        List<String> opts = new ArrayList<>(List.of("rbind", "rprivate", "rw"));
+        if (userns.isPresent()) {
+          opts.addAll(host.lockedMountFlags(src));
+        }
+        mounts.add(new RuntimeSpec.Mount("/dev/shm", "bind", src.toString(), opts));
       } else {
         mounts.add(m);
       }
@@ -634,7 +700,8 @@ public final class SpecGenerator {
 
     RuntimeSpec.Linux linux = new RuntimeSpec.Linux(sysctls.isEmpty() ? null : sysctls, resources,
         cgroupsPath(pod.getLinux().getCgroupParent(), sandbox.id(), r.options().cgroupDriver()), namespaces, null,
-        SeccompProfiles.runtimeDefault(List.of(), host.arch()), null, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS);
+        SeccompProfiles.runtimeDefault(List.of(), host.arch()), null, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS,
+        userns.map(u -> idMappings(u.uids())).orElse(null), userns.map(u -> idMappings(u.gids())).orElse(null));
     return new RuntimeSpec(RuntimeSpec.OCI_VERSION, process, new RuntimeSpec.Root(r.rootfs().toString(), true),
         hostname, mounts, annotations, linux);
   }

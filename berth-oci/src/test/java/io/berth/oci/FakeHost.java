@@ -42,6 +42,13 @@ final class FakeHost implements HostFacts {
     return s;
   }
 
+  final Map<String, List<String>> lockedFlags = new HashMap<>();
+
+  @Override
+  public List<String> lockedMountFlags(Path source) {
+    return lockedFlags.getOrDefault(source.toString(), List.of());
+  }
+
   @Override
   public String hostname() {
     return "node1";

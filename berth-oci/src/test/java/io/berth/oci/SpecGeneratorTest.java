@@ -732,10 +732,160 @@ class SpecGeneratorTest {
     assertThat(s.linux().namespaces()).extracting(RuntimeSpec.Namespace::type).doesNotContain("network", "uts");
   }
 
+  // -------------------------------------------------------------------------------- user namespaces
+
+  static final NamespaceOption USERNS = NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER)
+      .setUsernsOptions(UserNamespace.newBuilder().setMode(NamespaceMode.POD)
+          .addUids(PodUserNamespaceTest.map(0, 100000, 65536)).addGids(PodUserNamespaceTest.map(0, 200000, 65536)))
+      .build();
+
+  SandboxInfo usernsSandbox(PodSandboxConfig pod, int infraPid) {
+    return new SandboxInfo("sb1", pod, infraPid, Path.of("/run/berth/netns/sb1"),
+        Path.of("/run/berth/sb1/hostname"), Path.of("/run/berth/sb1/hosts"), Path.of("/run/berth/sb1/resolv.conf"),
+        Path.of("/run/berth/sb1/shm"), Path.of("/run/berth/ns/sb1-ipc"), Path.of("/run/berth/ns/sb1-uts"),
+        Path.of("/run/berth/ns/sb1-user"));
+  }
+
+  RuntimeSpec usernsSpec(ContainerConfig.Builder c) {
+    return gen.containerSpec(new ContainerRequest("c1", withSc(c, sc -> sc.setNamespaceOptions(USERNS)).build(),
+        usernsSandbox(pod(b -> b.setNamespaceOptions(USERNS)), 0), ImageConfigView.empty(), "i", rootfs,
+        RuntimeOptions.defaults("runc"), 0));
+  }
+
   @Test
-  void namespaces_userNamespace_refused() {
-    invalid(() -> spec(withSc(container(), sc -> sc.setNamespaceOptions(NamespaceOption.newBuilder()
-        .setUsernsOptions(UserNamespace.newBuilder().setMode(NamespaceMode.POD))))), "user namespaces");
+  void containerSpec_podUserNamespace_joinsPinnedNamespacesWithMappings() {
+    RuntimeSpec s = usernsSpec(container());
+    assertThat(s.linux().namespaces()).containsExactly(
+        new RuntimeSpec.Namespace("user", "/run/berth/ns/sb1-user"),
+        new RuntimeSpec.Namespace("network", "/run/berth/netns/sb1"),
+        new RuntimeSpec.Namespace("uts", "/run/berth/ns/sb1-uts"),
+        new RuntimeSpec.Namespace("ipc", "/run/berth/ns/sb1-ipc"),
+        new RuntimeSpec.Namespace("pid", null), new RuntimeSpec.Namespace("mount", null));
+    assertThat(s.linux().uidMappings()).containsExactly(new RuntimeSpec.IdMapping(0, 100000, 65536));
+    assertThat(s.linux().gidMappings()).containsExactly(new RuntimeSpec.IdMapping(0, 200000, 65536));
+    assertThat(s.toJson()).contains("\"uidMappings\"").contains("\"containerID\" : 0")
+        .contains("\"hostID\" : 100000").contains("\"size\" : 65536");
+    assertThat(s.process().user().uid()).isZero();
+  }
+
+  @Test
+  void containerSpec_hostUserNamespace_noMappings() {
+    RuntimeSpec s = spec(container());
+    assertThat(s.linux().uidMappings()).isNull();
+    assertThat(s.toJson()).doesNotContain("uidMappings");
+    assertThat(s.linux().namespaces()).extracting(RuntimeSpec.Namespace::type).doesNotContain("user");
+  }
+
+  @Test
+  void containerSpec_userOutsideMapping_invalid() {
+    invalid(() -> usernsSpec(withSc(container(), sc -> sc.setRunAsUser(Int64Value.newBuilder().setValue(70000).build()))),
+        "user 70000 is not mapped");
+    invalid(() -> usernsSpec(withSc(container(), sc -> sc.setRunAsUser(Int64Value.newBuilder().setValue(1).build())
+        .addSupplementalGroups(65536))), "group 65536 is not mapped");
+    assertThat(usernsSpec(withSc(container(), sc -> sc.setRunAsUser(Int64Value.newBuilder().setValue(65535).build())))
+        .process().user().uid()).isEqualTo(65535);
+  }
+
+  @Test
+  void containerSpec_privilegedInUserNamespace_invalid() {
+    PodSandboxConfig pod = pod(b -> b.setNamespaceOptions(USERNS).setPrivileged(true));
+    invalid(() -> gen.containerSpec(new ContainerRequest("c1", withSc(container(), sc -> sc.setPrivileged(true)
+        .setNamespaceOptions(USERNS)).build(), usernsSandbox(pod, 0), ImageConfigView.empty(), "i", rootfs,
+        RuntimeOptions.defaults("runc"), 0)), "privileged containers cannot run");
+  }
+
+  @Test
+  void containerSpec_containerUserNamespaceDiffers_invalid() {
+    invalid(() -> gen.containerSpec(new ContainerRequest("c1", container().build(),
+        usernsSandbox(pod(b -> b.setNamespaceOptions(USERNS)), 0), ImageConfigView.empty(), "i", rootfs,
+        RuntimeOptions.defaults("runc"), 0)), "differ from its pod's");
+    invalid(() -> spec(withSc(container(), sc -> sc.setNamespaceOptions(USERNS))), "differ from its pod's");
+  }
+
+  @Test
+  void containerSpec_userNamespaceWithoutPin_invalid() {
+    invalid(() -> gen.containerSpec(new ContainerRequest("c1", withSc(container(), sc -> sc.setNamespaceOptions(
+        USERNS)).build(), sandbox(pod(b -> b.setNamespaceOptions(USERNS))), ImageConfigView.empty(), "i", rootfs,
+        RuntimeOptions.defaults("runc"), 0)), "no pinned user namespace");
+  }
+
+  @Test
+  void containerSpec_userNamespace_bindMountsRepeatLockedFlags() {
+    host.lockedFlags.put("/run/berth/sb1/hosts", List.of("nosuid", "nodev", "noexec"));
+    host.lockedFlags.put("/data", List.of("nodev"));
+    RuntimeSpec s = usernsSpec(container().addMounts(Mount.newBuilder().setContainerPath("/data")
+        .setHostPath("/data").setReadonly(true)));
+    assertThat(mount(s, "/etc/hosts").options()).containsExactly("rbind", "nosuid", "nodev", "noexec", "rprivate",
+        "rw");
+    assertThat(mount(s, "/data").options()).containsExactly("rbind", "nodev", "rprivate", "ro");
+    // Outside a user namespace nothing changes.
+    assertThat(mount(spec(container()), "/etc/hosts").options()).containsExactly("rbind", "rprivate", "rw");
+  }
+
+  static Mount.Builder idmappedVolume(long hostId) {
+    return Mount.newBuilder().setContainerPath("/vol").setHostPath("/var/lib/kubelet/pods/p/volumes/v")
+        .addUidMappings(PodUserNamespaceTest.map(0, hostId, 65536))
+        .addGidMappings(PodUserNamespaceTest.map(0, 200000, 65536));
+  }
+
+  @Test
+  void containerSpec_idmappedMountInUserNamespace_bindsThePreparedSource() {
+    ContainerConfig c = withSc(container().addMounts(idmappedVolume(100000)), sc -> sc.setNamespaceOptions(USERNS))
+        .build();
+    RuntimeSpec s = gen.containerSpec(new ContainerRequest("c1", c, usernsSandbox(pod(b -> b.setNamespaceOptions(
+        USERNS)), 0), ImageConfigView.empty(), "i", rootfs, RuntimeOptions.defaults("runc"), 0,
+        Map.of("/vol", Path.of("/run/berth/containers/c1/idmapped/0"))));
+    assertThat(mount(s, "/vol")).isEqualTo(new RuntimeSpec.Mount("/vol", "bind",
+        "/run/berth/containers/c1/idmapped/0", List.of("rbind", "rprivate", "rw")));
+  }
+
+  @Test
+  void containerSpec_idmappedMountNotPrepared_invalid() {
+    invalid(() -> usernsSpec(container().addMounts(idmappedVolume(100000))), "was not prepared");
+  }
+
+  @Test
+  void containerSpec_idmappedMountOtherMappings_invalid() {
+    invalid(() -> usernsSpec(container().addMounts(idmappedVolume(300000))), "must be the pod's user namespace");
+  }
+
+  @Test
+  void containerSpec_idmappedMountWithoutUserNamespace_invalid() {
+    invalid(() -> spec(container().addMounts(idmappedVolume(100000))), "needs a pod in its own user namespace");
+  }
+
+  @Test
+  void infraSpec_userNamespace_joinsPinnedUserIpcUtsWithMappings() {
+    PodSandboxConfig pod = pod(b -> b.setNamespaceOptions(USERNS.toBuilder().setPid(NamespaceMode.POD)));
+    RuntimeSpec s = gen.infraSpec(InfraRequest.catatonit(usernsSandbox(pod, 0), rootfs, Path.of("/usr/bin/catatonit"),
+        RuntimeOptions.defaults("runc")));
+    assertThat(s.linux().namespaces()).containsExactly(
+        new RuntimeSpec.Namespace("user", "/run/berth/ns/sb1-user"), new RuntimeSpec.Namespace("pid", null),
+        new RuntimeSpec.Namespace("ipc", "/run/berth/ns/sb1-ipc"),
+        new RuntimeSpec.Namespace("uts", "/run/berth/ns/sb1-uts"),
+        new RuntimeSpec.Namespace("network", "/run/berth/netns/sb1"), new RuntimeSpec.Namespace("mount", null));
+    assertThat(s.linux().uidMappings()).containsExactly(new RuntimeSpec.IdMapping(0, 100000, 65536));
+    assertThat(s.hostname()).isNull();
+    assertThat(s.process().user().uid()).isEqualTo(65535);
+  }
+
+  @Test
+  void infraSpec_smallUserNamespace_runsAsItsRoot() {
+    NamespaceOption small = NamespaceOption.newBuilder().setUsernsOptions(UserNamespace.newBuilder()
+        .addUids(PodUserNamespaceTest.map(0, 100000, 1000)).addGids(PodUserNamespaceTest.map(0, 100000, 1000)))
+        .build();
+    RuntimeSpec s = gen.infraSpec(InfraRequest.catatonit(usernsSandbox(pod(b -> b.setNamespaceOptions(small)), 0),
+        rootfs, Path.of("/usr/bin/catatonit"), RuntimeOptions.defaults("runc")));
+    assertThat(s.process().user()).isEqualTo(new RuntimeSpec.User(0, 0, List.of(0L)));
+  }
+
+  @Test
+  void infraSpec_userNamespaceWithoutPins_invalid() {
+    invalid(() -> infra(pod(b -> b.setNamespaceOptions(USERNS)), Path.of("/run/berth/netns/sb1"),
+        RuntimeOptions.defaults("runc")), "needs pinned user, IPC and UTS namespaces");
+    invalid(() -> infra(pod(b -> b.setNamespaceOptions(NamespaceOption.newBuilder().setUsernsOptions(
+        UserNamespace.newBuilder().setMode(NamespaceMode.CONTAINER)))), Path.of("/run/berth/netns/sb1"),
+        RuntimeOptions.defaults("runc")), "not supported");
   }
 
   @Test

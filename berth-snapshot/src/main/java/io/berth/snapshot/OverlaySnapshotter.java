@@ -6,6 +6,7 @@ import io.berth.core.Digest;
 import io.berth.core.KeyedLock;
 import io.berth.core.MediaTypes;
 import io.berth.linux.LinuxException;
+import io.berth.linux.NamespaceHolder;
 import io.berth.linux.Syscalls;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +45,7 @@ final class OverlaySnapshotter implements Snapshotter {
   private final boolean indexOff;
   private final KeyedLock<Digest> layerLocks = new KeyedLock<>();
   private final KeyedLock<String> keyLocks = new KeyedLock<>();
+  private Boolean idmappedLayers;
 
   private OverlaySnapshotter(Path root) {
     this.root = root.toAbsolutePath().normalize();
@@ -318,6 +320,97 @@ final class OverlaySnapshotter implements Snapshotter {
           Syscalls.close(fd);
         }
       }
+    }
+  }
+
+  @Override
+  public void mount(String key, Path target, Idmap idmap) {
+    Path home = activeHome(key);
+    try (var held = keyLocks.lock(key)) {
+      List<Digest> bottomFirst = lowers(key);
+      Path upper = home.resolve("upper");
+      // The pod's root must own the root of its writable layer; below it, files keep the ids they are created with.
+      Syscalls.lchown(upper.toString(), (int) idmap.rootUid(), (int) idmap.rootGid());
+      String where = target.toAbsolutePath().toString();
+      if (bottomFirst.isEmpty()) {
+        Syscalls.mount(upper.toString(), where, null, Syscalls.MS_BIND, null);
+        return;
+      }
+      List<Path> lowersTopFirst = new ArrayList<>();
+      for (int i = bottomFirst.size() - 1; i >= 0; i--) {
+        lowersTopFirst.add(layerHome(bottomFirst.get(i)).resolve("fs"));
+      }
+      mountIdmappedOverlay(home, lowersTopFirst, where, idmap.userns(), key);
+    }
+  }
+
+  /**
+   * Overlay over idmapped lower dirs: each lower is a detached idmapped clone of the layer dir, named by its fd
+   * ({@code /proc/self/fd/N}); overlayfs keeps its own private clone of each layer, so the fds are closed at once.
+   */
+  private void mountIdmappedOverlay(Path home, List<Path> lowersTopFirst, String where, Path userns, String what) {
+    List<Integer> fds = new ArrayList<>();
+    int usernsFd = Syscalls.openReadOnly(userns.toString());
+    try {
+      List<String> shortLowers = new ArrayList<>();
+      for (Path lower : lowersTopFirst) {
+        int fd = Syscalls.openTree(lower.toString(), false);
+        fds.add(fd);
+        Syscalls.mountSetattrIdmap(fd, usernsFd, false);
+        shortLowers.add("/proc/self/fd/" + fd);
+      }
+      String data = String.join(",", overlayMount(home, shortLowers).options());
+      if (data.length() > MAX_MOUNT_DATA) {
+        throw BerthException.invalidArgument("snapshot %s: %d layers do not fit in one overlay mount", what,
+            lowersTopFirst.size());
+      }
+      Syscalls.mount("overlay", where, "overlay", 0, data);
+    } finally {
+      for (int fd : fds) {
+        Syscalls.close(fd);
+      }
+      Syscalls.close(usernsFd);
+    }
+  }
+
+  @Override
+  public synchronized boolean supportsIdmappedLayers() {
+    if (idmappedLayers == null) {
+      idmappedLayers = probeIdmappedLayers();
+    }
+    return idmappedLayers;
+  }
+
+  /** A file owned by 0 in a lower dir must show as owned by the mapped id through an idmapped overlay. */
+  private boolean probeIdmappedLayers() {
+    Path probe = tmpDir.resolve("idmap-probe-" + UUID.randomUUID());
+    Path merged = probe.resolve("merged");
+    boolean mounted = false;
+    long mapped = 65536;
+    NamespaceHolder.IdMap map = new NamespaceHolder.IdMap(0, mapped, 65536);
+    try (NamespaceHolder holder = NamespaceHolder.start(map, map, java.util.Set.of())) {
+      for (String d : List.of("lower", "upper", "work", "merged")) {
+        Files.createDirectories(probe.resolve(d));
+      }
+      Files.writeString(probe.resolve("lower/file"), "probe");
+      mountIdmappedOverlay(probe, List.of(probe.resolve("lower")), merged.toString(), holder.userNsFile(),
+          "idmap probe");
+      mounted = true;
+      Object uid = Files.getAttribute(merged.resolve("file"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+      if (!Integer.valueOf((int) mapped).equals(uid)) {
+        log.warn("idmapped overlay layers show a file of uid 0 as uid {}, not {}: user namespaces disabled", uid,
+            mapped);
+        return false;
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      log.warn("idmapped overlay layers do not work under {}: user namespaces disabled ({})", root, e.toString());
+      return false;
+    } finally {
+      if (mounted) {
+        unmount(merged);
+      }
+      deleteQuietly(probe);
     }
   }
 

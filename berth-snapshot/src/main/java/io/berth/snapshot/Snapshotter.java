@@ -83,6 +83,35 @@ public interface Snapshotter {
    */
   void mount(String key, Path target);
 
+  /**
+   * How a snapshot is shown to a pod in its own user namespace: every layer is an idmapped mount through the
+   * mappings of the user namespace {@code userns} (a pinned nsfs file), so files owned by ids 0.. on disk show as
+   * owned by the namespace's 0.. inside; and the upper dir's root belongs to the namespace's root on the host
+   * ({@code rootUid:rootGid}), so that root can create files in it.
+   */
+  record Idmap(Path userns, long rootUid, long rootGid) {
+    public Idmap {
+      if (userns == null || rootUid < 1 || rootGid < 1) {
+        throw new IllegalArgumentException("idmap needs a user namespace and a non-root owner");
+      }
+    }
+  }
+
+  /**
+   * Mounts the prepared snapshot {@code key} at {@code target} for a pod in a user namespace (see {@link Idmap}). The
+   * idmapped layers are detached mounts (open_tree(2) + mount_setattr(2)) that overlayfs takes by fd and keeps
+   * private clones of: only the overlay mount itself is attached, so {@link #remove} and {@link #unmount} release
+   * everything. Files the pod writes land in the upper dir with the ids the host sees for them (the mapped ones).
+   * INTERNAL when the kernel or file system cannot idmap; check {@link #supportsIdmappedLayers()} first.
+   */
+  void mount(String key, Path target, Idmap idmap);
+
+  /**
+   * Whether {@link #mount(String, Path, Idmap)} works on this host and file system: probed once, with a throwaway
+   * user namespace and overlay in {@code root/tmp}; the answer is cached.
+   */
+  boolean supportsIdmappedLayers();
+
   /** Unmounts {@code target} (lazy detach); idempotent: a path that is not a mount point is fine. */
   void unmount(Path target);
 

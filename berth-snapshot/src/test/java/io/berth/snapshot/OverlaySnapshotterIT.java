@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.core.Digest;
 import io.berth.core.MediaTypes.Compression;
+import io.berth.linux.NamespaceHolder;
+import io.berth.linux.NamespacePins;
 import io.berth.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -155,5 +157,45 @@ class OverlaySnapshotterIT {
     snapshotter.remove("c40");
     assertThat(mountsUnder(root)).isEmpty();
     assertThat(root.resolve("snapshots/active")).isEmptyDirectory();
+  }
+
+  @Test
+  void mountIdmap_podUserNamespace_layersShowMappedIdsAndWritesLandAsMappedIds() throws IOException {
+    assertThat(snapshotter.supportsIdmappedLayers()).as("kernel 5.19+ overlayfs over idmapped layers").isTrue();
+    Digest l1 = apply(new TestLayer()
+        .dir("etc").file("etc/root-owned", "r")
+        .file("etc/user-owned", "u".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0644, TestLayer.owner(1000, 1001)));
+    snapshotter.prepare("u1", List.of(l1));
+    NamespaceHolder.IdMap map = new NamespaceHolder.IdMap(0, 200000, 65536);
+    Path pins = Files.createDirectory(root.resolve("pins"));
+    NamespacePins.Pins pinned;
+    try (NamespaceHolder holder = NamespaceHolder.start(map, map, Set.of())) {
+      pinned = new NamespacePins(pins).pin("pod", holder, "unused");
+    }
+    try {
+      snapshotter.mount("u1", target, new Snapshotter.Idmap(pinned.user(), 200000, 200000));
+
+      // Seen from the host through the idmapped layers: disk id N shows as 200000 + N.
+      assertThat(Files.getAttribute(target.resolve("etc/root-owned"), "unix:uid")).isEqualTo(200000);
+      assertThat(Files.getAttribute(target.resolve("etc/user-owned"), "unix:uid")).isEqualTo(201000);
+      assertThat(Files.getAttribute(target.resolve("etc/user-owned"), "unix:gid")).isEqualTo(201001);
+      // The layer on disk is untouched.
+      assertThat(Files.getAttribute(snapshotter.layerDir(l1).resolve("etc/root-owned"), "unix:uid")).isEqualTo(0);
+      // The upper dir's root belongs to the pod's root; a copied-up dir keeps its mapped owner.
+      Path upper = root.resolve("snapshots/active/u1/upper");
+      assertThat(Files.getAttribute(upper, "unix:uid")).isEqualTo(200000);
+      Files.writeString(target.resolve("etc/new"), "n");
+      Syscalls.lchown(target.resolve("etc/new").toString(), 200000, 200000);
+      assertThat(Files.getAttribute(upper.resolve("etc"), "unix:uid")).isEqualTo(200000);
+      assertThat(Files.getAttribute(upper.resolve("etc/new"), "unix:uid")).isEqualTo(200000);
+
+      // Only the overlay itself is mounted: the idmapped layers were detached clones.
+      assertThat(mountsUnder(root.resolve("rootfs"))).hasSize(1);
+      snapshotter.remove("u1");
+      assertThat(mountsUnder(root.resolve("rootfs"))).isEmpty();
+    } finally {
+      NamespacePins.unpin(pinned);
+      Syscalls.umount2(pins.toString(), Syscalls.MNT_DETACH);
+    }
   }
 }

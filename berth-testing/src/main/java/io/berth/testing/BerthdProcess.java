@@ -245,6 +245,9 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
           throw new IllegalStateException("berthd end-to-end tests need root");
         }
         dir = Files.createTempDirectory(Path.of("/tmp"), "berth-it-");
+        // Searchable (not listable) by others: a pod in its own user namespace is set up by its root, an
+        // unprivileged host id, under the state dir. berthd keeps everything below private itself.
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         writeConfig();
       }
       Path jar = daemonJar();
