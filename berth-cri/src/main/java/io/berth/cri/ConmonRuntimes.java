@@ -48,9 +48,25 @@ final class ConmonRuntimes implements OciRuntimes {
   public List<RuntimeInfo.HandlerInfo> handlers() {
     List<RuntimeInfo.HandlerInfo> out = new ArrayList<>();
     for (HandlerStatus s : runtimes.handlers()) {
-      out.add(new RuntimeInfo.HandlerInfo(s.name(), s.usable(), s.reason(), s.recursiveReadOnlyMounts(), false));
+      // Without rro in the runtime, berthd makes the recursively read-only mount itself (mount_setattr, Linux 5.12);
+      // not for gVisor, whose gofer serves mounts its own way.
+      boolean rro = s.recursiveReadOnlyMounts() || (!s.gvisor() && MOUNT_SETATTR);
+      out.add(new RuntimeInfo.HandlerInfo(s.name(), s.usable(), s.reason(), rro, false));
     }
     return out;
+  }
+
+  private static final boolean MOUNT_SETATTR = kernelAtLeast(5, 12);
+
+  static boolean kernelAtLeast(int major, int minor) {
+    try {
+      String[] v = java.nio.file.Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip().split("[.-]");
+      int ma = Integer.parseInt(v[0]);
+      int mi = Integer.parseInt(v[1]);
+      return ma > major || (ma == major && mi >= minor);
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private record ConmonHandler(String name, OciRuntime runtime, RuntimeHandler config, RuntimeOptions options)

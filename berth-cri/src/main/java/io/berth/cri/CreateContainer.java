@@ -111,8 +111,9 @@ final class CreateContainer {
           pod.getIpcPath().isEmpty() ? null : Path.of(pod.getIpcPath()),
           pod.getUtsPath().isEmpty() ? null : Path.of(pod.getUtsPath()),
           pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()));
-      Map<String, Path> idmapped = stageIdmappedMounts(config, userns, dir,
-          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()), undo);
+      Map<String, Path> idmapped = stageMounts(config, userns, dir,
+          pod.getUsernsPath().isEmpty() ? null : Path.of(pod.getUsernsPath()),
+          !handler.options().recursiveReadOnlyMounts(), undo);
       int targetPid = targetPid(config);
       ImageConfigView view = new ImageConfigView(image.user().orElse(""), image.env(), image.entrypoint(),
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
@@ -168,19 +169,24 @@ final class CreateContainer {
   }
 
   /**
-   * Idmapped bind mounts of the CRI mounts that carry uid/gid mappings (the kubelet sets the pod's own on its
-   * volumes), made by berthd under {@code <container dir>/idmapped/N}, since runc 1.1 cannot make them.
+   * Bind mounts berthd makes itself under {@code <container dir>/idmapped/N}, for the runtime to bind like any
+   * source: idmapped ones for CRI mounts that carry uid/gid mappings (the kubelet sets the pod's own on its volumes;
+   * runc 1.1 cannot make them) and, when {@code stageRecursiveReadOnly} (the runtime has no {@code rro}), recursively
+   * read-only ones.
    */
-  private static Map<String, Path> stageIdmappedMounts(ContainerConfig config, Optional<PodUserNamespace> userns,
-      Path dir, Path usernsPin, Undo undo) throws IOException {
+  private static Map<String, Path> stageMounts(ContainerConfig config, Optional<PodUserNamespace> userns,
+      Path dir, Path usernsPin, boolean stageRecursiveReadOnly, Undo undo) throws IOException {
     Map<String, Path> staged = new HashMap<>();
     for (io.berth.cri.api.Mount m : config.getMountsList()) {
-      if (!PodUserNamespace.idmapped(userns, m)) {
+      boolean idmap = PodUserNamespace.idmapped(userns, m);
+      boolean rro = stageRecursiveReadOnly && m.getReadonly() && m.getRecursiveReadOnly()
+          && m.getPropagation() == io.berth.cri.api.MountPropagation.PROPAGATION_PRIVATE;
+      if (!idmap && !rro) {
         continue;
       }
       Path source = Path.of(m.getHostPath());
       if (!source.isAbsolute() || !Files.exists(source)) {
-        throw BerthException.invalidArgument("idmapped mount source %s does not exist", source);
+        throw BerthException.invalidArgument("mount source %s does not exist", source);
       }
       Path target = Files.createDirectories(dir.resolve(IDMAPPED)).resolve(Integer.toString(staged.size()));
       if (Files.isDirectory(source)) {
@@ -188,8 +194,8 @@ final class CreateContainer {
       } else {
         Files.createFile(target);
       }
-      IdmappedMounts.bind(source.toRealPath(), target, usernsPin);
-      undo.push("unmount idmapped " + target, () -> unmountQuietly(target));
+      IdmappedMounts.bind(source.toRealPath(), target, idmap ? usernsPin : null, rro);
+      undo.push("unmount staged " + target, () -> unmountQuietly(target));
       staged.put(m.getContainerPath(), target);
     }
     return staged;
@@ -197,7 +203,7 @@ final class CreateContainer {
 
   static final String IDMAPPED = "idmapped";
 
-  /** Unmounts what {@link #stageIdmappedMounts} left under a container dir; idempotent (also after a crash). */
+  /** Unmounts what {@link #stageMounts} left under a container dir; idempotent (also after a crash). */
   static void unmountStaged(Path containerDir) throws IOException {
     Path staging = containerDir.resolve(IDMAPPED);
     if (!Files.isDirectory(staging)) {

@@ -54,6 +54,7 @@ public final class Syscalls {
   static final long OPEN_TREE_CLONE = 1;
   static final long OPEN_TREE_CLOEXEC = 02000000;
   static final long MOUNT_ATTR_IDMAP = 0x00100000;
+  static final long MOUNT_ATTR_RDONLY = 0x00000001;
   static final long MOVE_MOUNT_F_EMPTY_PATH = 0x00000004;
   // The same numbers on every architecture Berth runs on (the syscall table was unified for new calls in 5.1).
   static final long SYS_OPEN_TREE = 428;
@@ -361,6 +362,22 @@ public final class Syscalls {
       MemorySegment attr = a.allocate(MOUNT_ATTR);
       attr.set(LONG, 0, MOUNT_ATTR_IDMAP);
       attr.set(LONG, 24, (long) usernsFd);
+      long flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+      long rc = (long) SYSCALL6.invokeExact(st, SYS_MOUNT_SETATTR, (long) treeFd, str(a, ""), flags, attr,
+          MOUNT_ATTR.byteSize());
+      check("mount_setattr", "fd " + treeFd, st, rc);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** mount_setattr(2) with MOUNT_ATTR_RDONLY: makes the detached mount {@code treeFd}, and with recursive every mount
+   * below it, read-only. */
+  public static void mountSetattrReadOnly(int treeFd, boolean recursive) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment st = a.allocate(CALL_STATE);
+      MemorySegment attr = a.allocate(MOUNT_ATTR);
+      attr.set(LONG, 0, MOUNT_ATTR_RDONLY);
       long flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
       long rc = (long) SYSCALL6.invokeExact(st, SYS_MOUNT_SETATTR, (long) treeFd, str(a, ""), flags, attr,
           MOUNT_ATTR.byteSize());

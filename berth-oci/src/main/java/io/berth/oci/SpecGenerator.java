@@ -422,9 +422,11 @@ public final class SpecGenerator {
         throw BerthException.invalidArgument("image volumes are not supported (%s)", m.getContainerPath());
       }
       Path src;
-      if (PodUserNamespace.idmapped(userns, m)) {
-        // berthd made the idmapped mount itself (runc 1.1 cannot); the runtime binds it like any source.
-        src = idmappedSources.get(m.getContainerPath());
+      Path staged = idmappedSources.get(m.getContainerPath());
+      if (PodUserNamespace.idmapped(userns, m) || staged != null) {
+        // berthd made the idmapped or recursively read-only mount itself (runc 1.1 cannot idmap, crun 1.8 has no
+        // rro); the runtime binds it like any source, and a bind keeps each mount's read-only flag.
+        src = staged;
         if (src == null) {
           throw BerthException.invalidArgument("idmapped mount %s was not prepared", m.getContainerPath());
         }
@@ -454,7 +456,13 @@ public final class SpecGenerator {
         default -> throw BerthException.invalidArgument("unknown mount propagation for %s", m.getContainerPath());
       }
       if (m.getReadonly()) {
-        if (m.getRecursiveReadOnly()) {
+        if (m.getRecursiveReadOnly() && staged != null) {
+          if (p != MountPropagation.PROPAGATION_PRIVATE) {
+            throw BerthException.invalidArgument("recursive read-only mount needs private propagation (hostPath=%s)",
+                m.getHostPath());
+          }
+          opts.add("ro"); // every mount below is read-only already
+        } else if (m.getRecursiveReadOnly()) {
           if (!options.recursiveReadOnlyMounts()) {
             throw BerthException.invalidArgument(
                 "runtime handler %s does not support recursive read-only mounts (hostPath=%s)", options.handler(),
