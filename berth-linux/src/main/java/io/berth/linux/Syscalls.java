@@ -357,27 +357,23 @@ public final class Syscalls {
    * idmapped mount, showing its files through the id mappings of the user namespace {@code usernsFd}.
    */
   public static void mountSetattrIdmap(int treeFd, int usernsFd, boolean recursive) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment st = a.allocate(CALL_STATE);
-      MemorySegment attr = a.allocate(MOUNT_ATTR);
-      attr.set(LONG, 0, MOUNT_ATTR_IDMAP);
-      attr.set(LONG, 24, (long) usernsFd);
-      long flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-      long rc = (long) SYSCALL6.invokeExact(st, SYS_MOUNT_SETATTR, (long) treeFd, str(a, ""), flags, attr,
-          MOUNT_ATTR.byteSize());
-      check("mount_setattr", "fd " + treeFd, st, rc);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
+    mountSetattr(treeFd, MOUNT_ATTR_IDMAP, usernsFd, recursive);
   }
 
-  /** mount_setattr(2) with MOUNT_ATTR_RDONLY: makes the detached mount {@code treeFd}, and with recursive every mount
-   * below it, read-only. */
+  /**
+   * mount_setattr(2) with MOUNT_ATTR_RDONLY: makes the detached mount {@code treeFd}, and with {@code recursive}
+   * every mount below it, read-only.
+   */
   public static void mountSetattrReadOnly(int treeFd, boolean recursive) {
+    mountSetattr(treeFd, MOUNT_ATTR_RDONLY, 0, recursive);
+  }
+
+  private static void mountSetattr(int treeFd, long attrSet, int usernsFd, boolean recursive) {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment st = a.allocate(CALL_STATE);
       MemorySegment attr = a.allocate(MOUNT_ATTR);
-      attr.set(LONG, 0, MOUNT_ATTR_RDONLY);
+      attr.set(LONG, 0, attrSet);
+      attr.set(LONG, 24, (long) usernsFd);
       long flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
       long rc = (long) SYSCALL6.invokeExact(st, SYS_MOUNT_SETATTR, (long) treeFd, str(a, ""), flags, attr,
           MOUNT_ATTR.byteSize());
