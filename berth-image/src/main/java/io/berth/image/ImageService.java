@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -51,6 +52,7 @@ public final class ImageService implements AutoCloseable {
   private final ReentrantReadWriteLock gcLock = new ReentrantReadWriteLock();
   private final AtomicBoolean gcRequested = new AtomicBoolean();
   private final AtomicBoolean gcRunning = new AtomicBoolean();
+  private final AtomicInteger activePulls = new AtomicInteger();
   private volatile Supplier<Set<Digest>> layersInUse = Set::of;
   private volatile boolean closed;
   private volatile Thread gcThread;
@@ -108,13 +110,27 @@ public final class ImageService implements AutoCloseable {
   public Image pull(String ref, Optional<Credentials> creds, PullListener listener) {
     ImageRef parsed = ImageRef.parse(ref);
     gcLock.readLock().lock();
+    activePulls.incrementAndGet();
     try {
       return RecordImageStep.toImage(puller.pull(parsed, creds, listener == null ? PullListener.NONE : listener));
     } catch (BerthException e) {
       throw BerthException.wrap(e, "pull %s", parsed);
     } finally {
       gcLock.readLock().unlock();
+      if (activePulls.decrementAndGet() == 0) {
+        returnPullMemory();
+      }
     }
+  }
+
+  /**
+   * A pull streams hundreds of MB through short-lived buffers; while it runs many of them get promoted, and the serial
+   * collector berthd runs with returns old-generation memory only at a full collection, so an idle berthd kept ~150
+   * MiB more after a 200 MB pull (measured: 277 vs 127 MiB PSS). One collection once the last concurrent pull is
+   * over (tens of ms with berthd's small live set) gives it back. A no-op under -XX:+DisableExplicitGC.
+   */
+  private static void returnPullMemory() {
+    System.gc();
   }
 
   // ---------------------------------------------------------------- lookup
