@@ -38,7 +38,9 @@ final class PauseImage {
         throw BerthException.wrap(e, "cannot pull pause image %s", ref);
       }
     });
-    st.images.pin(image.id().toString(), true);
+    if (!image.pinned()) {
+      st.images.pin(image.id().toString(), true); // once, not a database write on every pod start
+    }
     List<String> command = new ArrayList<>(image.entrypoint());
     command.addAll(image.cmd());
     if (command.isEmpty()) {
