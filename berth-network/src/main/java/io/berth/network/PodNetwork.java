@@ -11,6 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -21,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * (SPEC.md, https://github.com/containernetworking/cni/blob/main/SPEC.md) run for ADD, CHECK and DEL.
  *
  * <p>Besides the chosen network (attached as {@code eth0}), the {@code loopback} plugin is run as a network of its
- * own for {@code lo}, as containerd does, unless {@link NetworkConfig#loopback()} is off. The config files are read
+ * own for {@code lo}, as containerd does (both ADDs at once), unless {@link NetworkConfig#loopback()} is off. The config files are read
  * at each {@link #setUp}, so a config installed after start is picked up.
  *
  * <p>Every ADD is recorded in the cache dir before the first plugin runs and completed with the result after, so
@@ -34,6 +38,9 @@ public final class PodNetwork {
   /** The interface name of the pod network inside the sandbox (CRI and containerd use eth0). */
   public static final String POD_INTERFACE = "eth0";
   static final String LOOPBACK_INTERFACE = "lo";
+  /** Runs the loopback ADD beside the pod network's (plugins are processes: waiting is all a thread does). */
+  private static final Executor ATTACHERS = Executors.newThreadPerTaskExecutor(
+      Thread.ofVirtual().name("cni-attach-", 0).factory());
 
   /** A pinned network namespace of a sandbox. */
   public record NetNs(String sandboxId, Path path) {
@@ -182,8 +189,8 @@ public final class PodNetwork {
   }
 
   /**
-   * Attaches the pod to the network: CNI ADD of the loopback network for {@code lo}, then of every plugin of the
-   * chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the error is
+   * Attaches the pod to the network: CNI ADD of the loopback network for {@code lo} and, at the same time, of every
+   * plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the error is
    * thrown.
    *
    * @throws BerthException UNAVAILABLE when no network config exists or a plugin fails (the message names the
@@ -210,11 +217,22 @@ public final class PodNetwork {
     long start = System.nanoTime();
     try (Undo undo = new Undo()) {
       undo.push("remove CNI cache of " + req.sandboxId(), () -> cache.removeAll(req.sandboxId()));
-      if (config.loopback()) {
-        attach(ConfList.loopback(), req.sandboxId(), ns, LOOPBACK_INTERFACE, args, caps, undo);
+      // lo and eth0 are independent: both ADDs run at once (as go-cni attaches a pod's networks), so the loopback
+      // plugin's start-up does not add to the pod's.
+      CompletableFuture<Attached> lo = config.loopback()
+          ? CompletableFuture.supplyAsync(() -> attach(ConfList.loopback(), req.sandboxId(), ns, LOOPBACK_INTERFACE,
+              args, caps), ATTACHERS)
+          : CompletableFuture.completedFuture(null);
+      Attached eth;
+      try {
+        eth = attach(list, req.sandboxId(), ns, POD_INTERFACE, args, caps);
+      } catch (RuntimeException e) {
+        awaitAndKeepUndo(lo, undo, false); // eth0's error is the one to report
+        throw e;
       }
-      PluginChain.Added added = attach(list, req.sandboxId(), ns, POD_INTERFACE, args, caps, undo);
-      List<String> ips = added.result().podIps(POD_INTERFACE);
+      undo.push(eth.undoName(), eth.undo());
+      awaitAndKeepUndo(lo, undo, true);
+      List<String> ips = eth.added().result().podIps(POD_INTERFACE);
       if (ips.isEmpty()) {
         throw BerthException.unavailable("network %s (%s) gave sandbox %s no IP address on %s", list.name(),
             list.source(), req.sandboxId(), POD_INTERFACE);
@@ -222,15 +240,39 @@ public final class PodNetwork {
       undo.commit();
       log.debug("CNI setup of sandbox {} on network {} gave {} in {} ms", req.sandboxId(), list.name(), ips,
           (System.nanoTime() - start) / 1_000_000);
-      return new PodNetworkStatus(ips.getFirst(), ips.subList(1, ips.size()), POD_INTERFACE, added.raw(),
-          added.result());
+      return new PodNetworkStatus(ips.getFirst(), ips.subList(1, ips.size()), POD_INTERFACE, eth.added().raw(),
+          eth.added().result());
     } catch (BerthException e) {
       throw BerthException.wrap(e, "set up network of sandbox %s", req.sandboxId());
     }
   }
 
-  private PluginChain.Added attach(ConfList list, String id, NetNs ns, String ifName, String args,
-      ObjectNode caps, Undo undo) {
+  /** A finished ADD and the DEL that takes it back. */
+  private record Attached(PluginChain.Added added, String undoName, Undo.Action undo) {}
+
+  /**
+   * Waits for the loopback ADD; when it succeeded its DEL joins {@code undo} (so a failure of the other network
+   * still takes it back), when it failed its error is thrown if {@code rethrow}.
+   */
+  private static void awaitAndKeepUndo(CompletableFuture<Attached> lo, Undo undo, boolean rethrow) {
+    Attached a;
+    try {
+      a = lo.join();
+    } catch (CompletionException e) {
+      if (!rethrow) {
+        return;
+      }
+      if (e.getCause() instanceof BerthException b) {
+        throw b;
+      }
+      throw BerthException.internal(e.getCause(), "loopback network");
+    }
+    if (a != null) {
+      undo.push(a.undoName(), a.undo());
+    }
+  }
+
+  private Attached attach(ConfList list, String id, NetNs ns, String ifName, String args, ObjectNode caps) {
     ResultCache.Entry pending =
         new ResultCache.Entry(id, ifName, ns.path().toString(), args, caps, list, Optional.empty());
     cache.put(pending);
@@ -238,9 +280,9 @@ public final class PodNetwork {
     PluginChain.Added added = chain.add(list, call, caps);
     JsonNode result = parse(added.raw());
     PluginInvoker.Call del = new PluginInvoker.Call(CniSpec.DEL, id, ns.path().toString(), ifName, args);
-    undo.push("CNI DEL " + list.name() + " " + ifName, () -> chain.del(list, del, caps, Optional.of(result)));
     cache.put(new ResultCache.Entry(id, ifName, pending.netns(), args, caps, list, Optional.of(result)));
-    return added;
+    return new Attached(added, "CNI DEL " + list.name() + " " + ifName,
+        () -> chain.del(list, del, caps, Optional.of(result)));
   }
 
   /**

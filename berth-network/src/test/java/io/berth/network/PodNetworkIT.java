@@ -280,6 +280,32 @@ class PodNetworkIT {
   }
 
   @Test
+  void setUp_loopbackFailsWhileEth0Succeeds_eth0IsDeletedAgain() throws Exception {
+    // A loopback plugin of the test's own (found before the system's) that refuses ADD after a short pause, so the
+    // pod network, attached at the same time, is complete by then and must be taken back.
+    plugin("loopback", """
+        cat >/dev/null
+        if [ "$CNI_COMMAND" = "ADD" ]; then
+          sleep 0.3
+          echo '{"cniVersion":"1.0.0","code":100,"msg":"lo refuses"}'
+          exit 1
+        fi
+        exit 0
+        """);
+    NetNs ns = netns();
+    PodNetworkRequest req = pod(ns, List.of());
+
+    assertThatThrownBy(() -> network.setUp(req))
+        .isInstanceOf(BerthException.class)
+        .hasMessageContaining("CNI plugin loopback ADD failed: lo refuses");
+
+    assertThat(bridgePorts()).as("veth left on the bridge").isEmpty();
+    assertThat(ipamAllocations()).as("IP left allocated").isEmpty();
+    assertThat(config.cacheDir().resolve(req.sandboxId())).doesNotExist();
+    assertThat(inNetns(ns, "ip", "-o", "link")).doesNotContain("eth0");
+  }
+
+  @Test
   void tearDown_afterRestartWithConfigGone_usesCachedConfigAndResult() throws Exception {
     int hostPort = 20000 + ThreadLocalRandom.current().nextInt(20000);
     NetNs ns = netns();
