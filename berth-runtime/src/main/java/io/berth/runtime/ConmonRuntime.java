@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.core.BerthException;
 import io.berth.core.ErrorKind;
 import io.berth.linux.SeqPacketSocket;
+import io.berth.linux.Spawn;
 import io.berth.linux.Syscalls;
 import io.berth.oci.RuntimeSpec;
-import java.io.File;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -39,11 +40,11 @@ import org.slf4j.LoggerFactory;
  * {@code containers/<id>/} (conmon's persist dir: {@code conmon.pid}, {@code exit}, {@code oom}, {@code bundle},
  * {@code handler}, {@code conmon.log}) and {@code sockets/} (conmon's attach socket links).
  *
- * <p>The create result travels over conmon's sync pipe ({@code _OCI_SYNCPIPE}), which must be an inherited file
- * descriptor; Java cannot pass extra descriptors to a child, so conmon is started through
- * {@code sh -c 'exec conmon ... 3>FIFO'} with a named FIFO in the persist dir. Berth opens the FIFO for reading
- * and conmon's daemon child holds the only write end, so the read ends either with conmon's JSON line
- * ({@code {"data": pid}} or {@code {"data": -1, "message": "runtime stderr"}}) or with EOF when conmon died.
+ * <p>The create result travels over conmon's sync pipe ({@code _OCI_SYNCPIPE}), an inherited file descriptor that
+ * {@link ProcessBuilder} cannot pass, so conmon is started with posix_spawn ({@link Spawn}), directly, with the
+ * pipe's write end as fd 3. conmon's daemon child holds the only write end, so the read ends either with conmon's
+ * JSON line ({@code {"data": pid}} or {@code {"data": -1, "message": "runtime stderr"}}) or with EOF when conmon
+ * died.
  */
 final class ConmonRuntime implements OciRuntime {
   private static final Logger log = LoggerFactory.getLogger(ConmonRuntime.class);
@@ -53,6 +54,10 @@ final class ConmonRuntime implements OciRuntime {
   private static final int SIGKILL = 9;
   /** Marker in the persist dir: the container joins a gVisor sandbox. */
   private static final String SUBCONTAINER = "gvisor-subcontainer";
+  /** conmon's whole environment: its sync pipe is {@link Spawn#PIPE_FD}. */
+  private static final Map<String, String> CONMON_ENV = Map.of(
+      "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "_OCI_SYNCPIPE", Integer.toString(Spawn.PIPE_FD));
 
   private final RuntimeHandler handler;
   private final Path conmon;
@@ -129,62 +134,46 @@ final class ConmonRuntime implements OciRuntime {
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot prepare conmon dir for %s", id);
     }
-    Path fifo = persist.resolve("sync");
-    Syscalls.mknod(fifo.toString(), Syscalls.S_IFIFO | 0600, 0, 0);
-
-    List<String> args = new ArrayList<>();
-    args.add("/bin/sh");
-    args.add("-c");
-    args.add("exec \"$@\" 3>\"$0\"");
-    args.add(fifo.toString());
-    args.addAll(conmonArgs(id, bundle.toAbsolutePath(), options, sandboxArgs, subcontainer));
+    List<String> args = conmonArgs(id, bundle.toAbsolutePath(), options, sandboxArgs, subcontainer);
     log.debug("starting conmon for {}: {}", id, args);
-    ProcessBuilder pb = new ProcessBuilder(args)
-        .directory(persist.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(persist.resolve("conmon.log").toFile()))
-        .redirectError(ProcessBuilder.Redirect.appendTo(persist.resolve("conmon.log").toFile()));
-    pb.environment().clear();
-    pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    pb.environment().put("_OCI_SYNCPIPE", "3");
-
     String line;
+    Spawn.Child child;
+    try {
+      child = Spawn.start(args, CONMON_ENV, persist, persist.resolve("conmon.log"));
+    } catch (IOException e) {
+      cleanupFailedCreate(id, persist);
+      throw BerthException.failedPrecondition("cannot start conmon: %s", e.getMessage());
+    }
     try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-      Process p;
+      Future<List<String>> reply = exec.submit(() -> readSyncLines(child.pipe(), 1));
       try {
-        p = pb.start();
-      } catch (IOException e) {
-        cleanupFailedCreate(id, persist);
-        throw BerthException.failedPrecondition("cannot start conmon: %s", e.getMessage());
-      }
-      Future<String> reply = exec.submit(() -> readSyncLine(fifo));
-      try {
-        line = reply.get(createTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        List<String> lines = reply.get(createTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        line = lines.isEmpty() ? null : lines.getFirst();
       } catch (TimeoutException e) {
         log.warn("container {}: no reply from conmon within {}", id, createTimeout);
+        // Killing conmon closes the pipe's last write end, which ends the read.
         killConmon(persist);
-        unblockFifo(fifo);
-        reply.cancel(true);
-        p.destroyForcibly();
+        Syscalls.kill(child.pid(), SIGKILL);
+        child.reap(Duration.ofSeconds(10));
         cleanupFailedCreate(id, persist);
         throw BerthException.deadlineExceeded("creating container %s took longer than %s", id, createTimeout);
       } catch (ExecutionException e) {
+        child.reap(Duration.ofSeconds(10));
         cleanupFailedCreate(id, persist);
         throw BerthException.internal(e.getCause(), "cannot read conmon's reply for %s", id);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         killConmon(persist);
-        unblockFifo(fifo);
+        Syscalls.kill(child.pid(), SIGKILL);
+        child.reap(Duration.ofSeconds(10));
         cleanupFailedCreate(id, persist);
         throw BerthException.cancelled("create of %s interrupted", id);
       }
-      try {
-        p.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      // conmon's first process exits as soon as it has forked the monitor: collect it.
+      child.reap(Duration.ofSeconds(10));
+    } finally {
+      closeQuietly(child.pipe());
     }
-    deleteQuietly(fifo);
 
     int pid = -1;
     String message = null;
@@ -275,31 +264,6 @@ final class ConmonRuntime implements OciRuntime {
     a.add("--root=" + handler.root());
     a.addAll(handler.extraArgs());
     return a;
-  }
-
-  private static String readSyncLine(Path fifo) throws IOException {
-    try (InputStream in = new FileInputStream(fifo.toFile())) {
-      StringBuilder b = new StringBuilder();
-      int c;
-      while ((c = in.read()) >= 0 && c != '\n') {
-        if (b.length() < 64 * 1024) {
-          b.append((char) c);
-        }
-      }
-      return b.isEmpty() && c < 0 ? null : new String(b.toString().getBytes(StandardCharsets.ISO_8859_1),
-          StandardCharsets.UTF_8);
-    }
-  }
-
-  /** Lets a reader blocked in open(2) or read(2) on the FIFO go on: opening the write end and closing it. */
-  private static void unblockFifo(Path fifo) {
-    Thread.ofVirtual().start(() -> {
-      try (FileOutputStream o = new FileOutputStream(fifo.toFile())) {
-        o.flush();
-      } catch (IOException e) {
-        // nobody listens any more
-      }
-    });
   }
 
   private void cleanupFailedCreate(String id, Path persist) {
@@ -446,7 +410,6 @@ final class ConmonRuntime implements OciRuntime {
       log.warn("container {}: conmon {} still alive after delete, killing it", id, conmonPid);
       Syscalls.kill(conmonPid, SIGKILL);
     }
-    killSyncWriters(persist.resolve("sync"));
     removeCgroup(persist);
     Path bundleFile = persist.resolve("bundle");
     if (Files.exists(bundleFile)) {
@@ -638,10 +601,7 @@ final class ConmonRuntime implements OciRuntime {
     try {
       Files.createDirectories(dir.resolve("exits"));
       Files.writeString(dir.resolve("process.json"), JSON.writeValueAsString(execProcess(id, command)));
-      Path fifo = dir.resolve("sync");
-      Syscalls.mknod(fifo.toString(), Syscalls.S_IFIFO | 0600, 0, 0);
-      List<String> args = new ArrayList<>(List.of("/bin/sh", "-c", "exec \"$@\" 3>\"$0\"", fifo.toString()));
-      args.addAll(List.of(conmon.toString(), "--api-version", "1", "-c", id, "-u", tag, "-r",
+      List<String> args = new ArrayList<>(List.of(conmon.toString(), "--api-version", "1", "-c", id, "-u", tag, "-r",
           handler.binary().toString(), "-p", dir.resolve("pid").toString(), "-P", dir.resolve("conmon.pid").toString(),
           "--exit-dir", dir.resolve("exits").toString(), "-l", "k8s-file:" + dir.resolve("output.log"),
           "--log-level", "info", "-e", "--exec-process-spec", dir.resolve("process.json").toString()));
@@ -658,19 +618,11 @@ final class ConmonRuntime implements OciRuntime {
         args.add("-T");
         args.add(Long.toString(seconds + EXEC_BACKSTOP_SECONDS));
       }
-      ProcessBuilder pb = new ProcessBuilder(args)
-          .directory(dir.toFile())
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("conmon.log").toFile()))
-          .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("conmon.log").toFile()));
-      pb.environment().clear();
-      pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-      pb.environment().put("_OCI_SYNCPIPE", "3");
       List<String> replies;
       boolean killedAtTimeout = false;
+      Spawn.Child child = Spawn.start(args, CONMON_ENV, dir, dir.resolve("conmon.log"));
       try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-        Process p = pb.start();
-        Future<List<String>> f = exec.submit(() -> readSyncLines(fifo, 2));
+        Future<List<String>> f = exec.submit(() -> readSyncLines(child.pipe(), 2));
         Duration guard = seconds > 0 ? Duration.ofSeconds(seconds + 30) : Duration.ofDays(365);
         try {
           if (timeout.isPositive()) {
@@ -688,8 +640,7 @@ final class ConmonRuntime implements OciRuntime {
           if (pid > 0) {
             Syscalls.kill(pid, SIGKILL);
           }
-          killConmon(dir);
-          unblockFifo(fifo);
+          killConmon(dir); // closes the pipe's last write end, which ends the read
           f.cancel(true);
           replies = List.of();
         } catch (ExecutionException e) {
@@ -697,10 +648,11 @@ final class ConmonRuntime implements OciRuntime {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           killConmon(dir);
-          unblockFifo(fifo);
           throw BerthException.cancelled("exec in %s interrupted", id);
         }
-        p.waitFor(10, TimeUnit.SECONDS);
+      } finally {
+        closeQuietly(child.pipe());
+        child.reap(Duration.ofSeconds(10));
       }
       int pid = -1;
       int exitCode = -1;
@@ -727,9 +679,6 @@ final class ConmonRuntime implements OciRuntime {
       return new ExecResult(timedOut ? 137 : exitCode, out.stdout(), out.stderr(), timedOut, out.truncated());
     } catch (IOException e) {
       throw BerthException.internal(e, "exec in container %s", id);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw BerthException.cancelled("exec in %s interrupted", id);
     } finally {
       killConmon(dir);
       deleteTree(dir);
@@ -748,9 +697,10 @@ final class ConmonRuntime implements OciRuntime {
     return ProcStat.pgrp(pid) == pid ? Syscalls.kill(-pid, SIGKILL) : Syscalls.kill(pid, SIGKILL);
   }
 
-  private static List<String> readSyncLines(Path fifo, int max) throws IOException {
+  /** Up to {@code max} lines from conmon's sync pipe, until its EOF. */
+  private static List<String> readSyncLines(InputStream sync, int max) throws IOException {
     List<String> lines = new ArrayList<>();
-    try (InputStream in = new FileInputStream(fifo.toFile())) {
+    try (InputStream in = new java.io.BufferedInputStream(sync)) {
       java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
       int c;
       while (lines.size() < max && (c = in.read()) >= 0) {
@@ -964,17 +914,11 @@ final class ConmonRuntime implements OciRuntime {
     return new BerthException(ErrorKind.FAILED_PRECONDITION, handler.name() + ": " + what + ": " + r.message());
   }
 
-  /**
-   * A create that berthd's death cut short can leave the {@code sh} that starts conmon blocked for ever opening the
-   * sync FIFO for writing (no reader will come): it names the FIFO in its arguments, so it is found and killed.
-   */
-  private static void killSyncWriters(Path fifo) {
-    if (!Files.exists(fifo, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    for (int pid : ProcStat.mentioning(fifo.toString())) {
-      log.warn("killing {}, still waiting to write {}", pid, fifo);
-      Syscalls.kill(pid, SIGKILL);
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException e) {
+      // a pipe's read end: nothing to flush, nothing lost
     }
   }
 

@@ -36,28 +36,6 @@ final class ProcStat {
     return c != 0 && c != 'Z' && c != 'X' && c != 'x';
   }
 
-  /** Live processes whose command line has {@code argument} as one of its arguments. */
-  static List<Integer> mentioning(String argument) {
-    List<Integer> out = new ArrayList<>();
-    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
-        p -> p.getFileName().toString().matches("[0-9]+"))) {
-      for (Path p : procs) {
-        int pid = Integer.parseInt(p.getFileName().toString());
-        try {
-          String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
-          if (Arrays.asList(cmdline.split("\0")).contains(argument) && alive(pid)) {
-            out.add(pid);
-          }
-        } catch (IOException e) {
-          // gone meanwhile
-        }
-      }
-    } catch (IOException e) {
-      return out;
-    }
-    return out;
-  }
-
   /** The parent pid, or 0. */
   static int ppid(int pid) {
     return field(pid, 1);

@@ -1,0 +1,226 @@
+package io.berth.linux;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * Starts a program with posix_spawn(3) and hands it a pipe's write end as file descriptor 3, which
+ * {@link ProcessBuilder} cannot do. Made for monitors such as conmon that report on an inherited pipe and then
+ * daemonize: the child gets stdin from {@code /dev/null}, stdout and stderr appended to a log file, only those four
+ * descriptors (everything else berthd holds is closed in the child), default signal handlers and an empty signal
+ * mask, and is started directly (no helper process or shell in between).
+ *
+ * <p>The caller reads the pipe and must {@link Child#reap reap} the child: berthd is its parent.
+ */
+public final class Spawn {
+  private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+  private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT;
+  private static final java.lang.foreign.AddressLayout ADDR = ValueLayout.ADDRESS;
+
+  /** The descriptor the pipe's write end gets in the child. */
+  public static final int PIPE_FD = 3;
+
+  // glibc's opaque types, with room to spare (posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336,
+  // sigset_t 128 on x86_64 and aarch64).
+  private static final long FILE_ACTIONS_SIZE = 256;
+  private static final long ATTR_SIZE = 512;
+  private static final long SIGSET_SIZE = 128;
+  private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
+  private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+  private static final int O_RDONLY = 0;
+  private static final int O_WRONLY = 1;
+  private static final int O_CREAT = 0100;
+  private static final int O_APPEND = 02000;
+  private static final int O_CLOEXEC = 02000000;
+  private static final int WNOHANG = 1;
+  private static final int EINTR = 4;
+  private static final int ECHILD = 10;
+
+  private static final MethodHandle PIPE2 = Libc.bind("pipe2", FunctionDescriptor.of(INT, ADDR, INT));
+  private static final MethodHandle CLOSE = Libc.bind("close", FunctionDescriptor.of(INT, INT));
+  private static final MethodHandle WAITPID = Libc.bind("waitpid", FunctionDescriptor.of(INT, INT, ADDR, INT));
+  // The posix_spawn family returns an error number instead of setting errno.
+  private static final MethodHandle FA_INIT = plain("posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle FA_DESTROY =
+      plain("posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle FA_OPEN = plain("posix_spawn_file_actions_addopen",
+      FunctionDescriptor.of(INT, ADDR, INT, ADDR, INT, INT));
+  private static final MethodHandle FA_DUP2 =
+      plain("posix_spawn_file_actions_adddup2", FunctionDescriptor.of(INT, ADDR, INT, INT));
+  private static final MethodHandle FA_CLOSEFROM =
+      plain("posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(INT, ADDR, INT));
+  private static final MethodHandle FA_CHDIR =
+      plain("posix_spawn_file_actions_addchdir_np", FunctionDescriptor.of(INT, ADDR, ADDR));
+  private static final MethodHandle ATTR_INIT = plain("posix_spawnattr_init", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle ATTR_DESTROY = plain("posix_spawnattr_destroy", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle ATTR_FLAGS =
+      plain("posix_spawnattr_setflags", FunctionDescriptor.of(INT, ADDR, SHORT));
+  private static final MethodHandle ATTR_SIGMASK =
+      plain("posix_spawnattr_setsigmask", FunctionDescriptor.of(INT, ADDR, ADDR));
+  private static final MethodHandle ATTR_SIGDEFAULT =
+      plain("posix_spawnattr_setsigdefault", FunctionDescriptor.of(INT, ADDR, ADDR));
+  private static final MethodHandle SIGEMPTYSET = plain("sigemptyset", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle SIGFILLSET = plain("sigfillset", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle POSIX_SPAWN =
+      plain("posix_spawn", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, ADDR, ADDR, ADDR));
+
+  private Spawn() {}
+
+  private static MethodHandle plain(String name, FunctionDescriptor fd) {
+    MemorySegment sym = Libc.LINKER.defaultLookup().find(name)
+        .orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
+    return Libc.LINKER.downcallHandle(sym, fd);
+  }
+
+  /** A started child: its pid and the read end of its pipe (EOF once every holder of the write end closed it). */
+  public record Child(int pid, InputStream pipe) {
+    /**
+     * Collects the child's exit status once it has exited (a daemonizing monitor's first process exits at once),
+     * waiting at most {@code timeout}; empty when it still runs. Exit code, or 128 + signal when killed.
+     */
+    public OptionalInt reap(Duration timeout) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      try (Arena a = Arena.ofConfined()) {
+        MemorySegment status = a.allocate(INT);
+        MemorySegment state = a.allocate(Libc.CALL_STATE);
+        while (true) {
+          int rc = (int) WAITPID.invokeExact(state, pid, status, WNOHANG);
+          if (rc == pid) {
+            int s = status.get(INT, 0);
+            return OptionalInt.of((s & 0x7f) == 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f));
+          }
+          if (rc < 0 && Libc.errno(state) == ECHILD) {
+            return OptionalInt.of(-1); // reaped elsewhere
+          }
+          if (rc < 0 && Libc.errno(state) != EINTR) {
+            throw new LinuxException("waitpid", String.valueOf(pid), Libc.errno(state));
+          }
+          if (System.nanoTime() > deadline) {
+            return OptionalInt.empty();
+          }
+          Thread.sleep(1);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return OptionalInt.empty();
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+    }
+  }
+
+  /**
+   * Starts {@code argv} (its first element an absolute path) in {@code directory} with exactly {@code env}.
+   *
+   * @throws IOException when the program cannot be started (missing, not executable: the message says which)
+   */
+  public static Child start(List<String> argv, Map<String, String> env, Path directory, Path log) throws IOException {
+    Objects.requireNonNull(directory, "directory");
+    Objects.requireNonNull(log, "log");
+    if (argv.isEmpty() || !argv.getFirst().startsWith("/")) {
+      throw new IllegalArgumentException("spawn needs an absolute program path: " + argv);
+    }
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment fds = a.allocate(INT, 2);
+      MemorySegment state = a.allocate(Libc.CALL_STATE);
+      if ((int) PIPE2.invokeExact(state, fds, O_CLOEXEC) != 0) {
+        throw new IOException("pipe2: " + Errno.describe(Libc.errno(state)));
+      }
+      int readEnd = fds.getAtIndex(INT, 0);
+      int writeEnd = fds.getAtIndex(INT, 1);
+      try {
+        int pid = spawn(a, argv, env, directory, log, writeEnd);
+        // Opened again through /proc while this process still holds the write end, so the open cannot block; the
+        // stream owns its own descriptor and both raw ends are closed below.
+        InputStream pipe = new FileInputStream("/proc/self/fd/" + readEnd);
+        return new Child(pid, pipe);
+      } finally {
+        int ignored = (int) CLOSE.invokeExact(state, readEnd);
+        ignored = (int) CLOSE.invokeExact(state, writeEnd);
+      }
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static int spawn(Arena a, List<String> argv, Map<String, String> env, Path directory, Path log,
+      int pipeWriteEnd) throws Throwable {
+    MemorySegment actions = a.allocate(FILE_ACTIONS_SIZE, 16);
+    MemorySegment attr = a.allocate(ATTR_SIZE, 16);
+    check("posix_spawn_file_actions_init", (int) FA_INIT.invokeExact(actions));
+    try {
+      check("posix_spawnattr_init", (int) ATTR_INIT.invokeExact(attr));
+      try {
+        MemorySegment dev = a.allocateFrom("/dev/null");
+        MemorySegment logPath = a.allocateFrom(log.toString());
+        check("addopen stdin", (int) FA_OPEN.invokeExact(actions, 0, dev, O_RDONLY, 0));
+        check("addopen stdout", (int) FA_OPEN.invokeExact(actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0640));
+        check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, 1, 2));
+        // dup2 onto a different number clears close-on-exec; onto the same number glibc clears it explicitly.
+        check("adddup2 pipe", (int) FA_DUP2.invokeExact(actions, pipeWriteEnd, PIPE_FD));
+        check("addclosefrom", (int) FA_CLOSEFROM.invokeExact(actions, PIPE_FD + 1));
+        check("addchdir", (int) FA_CHDIR.invokeExact(actions, a.allocateFrom(directory.toString())));
+
+        MemorySegment none = a.allocate(SIGSET_SIZE, 8);
+        MemorySegment all = a.allocate(SIGSET_SIZE, 8);
+        int ignored = (int) SIGEMPTYSET.invokeExact(none);
+        ignored = (int) SIGFILLSET.invokeExact(all);
+        check("setsigmask", (int) ATTR_SIGMASK.invokeExact(attr, none));
+        check("setsigdefault", (int) ATTR_SIGDEFAULT.invokeExact(attr, all));
+        check("setflags", (int) ATTR_FLAGS.invokeExact(attr, (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
+
+        MemorySegment argvC = cStrings(a, argv);
+        MemorySegment envC = cStrings(a, env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+        MemorySegment pid = a.allocate(INT);
+        int rc = (int) POSIX_SPAWN.invokeExact(pid, argvC.getAtIndex(ADDR, 0), actions, attr, argvC, envC);
+        if (rc != 0) {
+          throw new IOException("cannot run " + argv.getFirst() + ": " + Errno.describe(rc));
+        }
+        return pid.get(INT, 0);
+      } finally {
+        int ignored = (int) ATTR_DESTROY.invokeExact(attr);
+      }
+    } finally {
+      int ignored = (int) FA_DESTROY.invokeExact(actions);
+    }
+  }
+
+  private static MemorySegment cStrings(Arena a, List<String> strings) {
+    MemorySegment array = a.allocate(ADDR, strings.size() + 1);
+    for (int i = 0; i < strings.size(); i++) {
+      array.setAtIndex(ADDR, i, a.allocateFrom(strings.get(i)));
+    }
+    array.setAtIndex(ADDR, strings.size(), MemorySegment.NULL);
+    return array;
+  }
+
+  private static void check(String what, int rc) throws IOException {
+    if (rc != 0) {
+      throw new IOException(what + ": " + Errno.describe(rc));
+    }
+  }
+
+  private static RuntimeException rethrow(Throwable t) {
+    if (t instanceof RuntimeException r) {
+      return r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return new IllegalStateException(t);
+  }
+}
