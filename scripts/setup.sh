@@ -8,6 +8,7 @@ PACKAGES=(
   busybox-static docker-registry apache2-utils skopeo umoci        # test images and a real registry
   containerd                                                       # the peer the benchmarks measure against
   iproute2 iptables util-linux curl jq sqlite3 maven
+  libssl3                                                          # libcrypto: berthd hashes layers with it
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

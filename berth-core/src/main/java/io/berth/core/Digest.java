@@ -3,6 +3,7 @@ package io.berth.core;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -56,12 +57,21 @@ public record Digest(String algorithm, String hex) implements Comparable<Digest>
     return new Digest(algorithm, HexFormat.of().formatHex(md.digest(data)));
   }
 
-  /** A fresh JDK digester for this digest's algorithm. */
+  /** A fresh digester for this digest's algorithm. */
   public MessageDigest newMessageDigest() {
     return newMessageDigest(algorithm);
   }
 
+  /** A fresh digester: OpenSSL's when the system has it (see {@link NativeDigest}), else the JDK's. */
   public static MessageDigest newMessageDigest(String algorithm) {
+    Optional<MessageDigest> fast = NativeDigest.sha2(algorithm);
+    if (fast.isPresent()) {
+      return fast.get();
+    }
+    return jdkMessageDigest(algorithm);
+  }
+
+  static MessageDigest jdkMessageDigest(String algorithm) {
     try {
       return MessageDigest.getInstance(switch (algorithm) {
         case "sha256" -> "SHA-256";
