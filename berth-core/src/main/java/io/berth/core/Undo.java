@@ -30,6 +30,7 @@ public final class Undo implements AutoCloseable {
 
   private final Deque<Step> steps = new ArrayDeque<>();
   private boolean committed;
+  private boolean failed;
 
   public void push(String what, Action action) {
     steps.push(new Step(what, action));
@@ -37,6 +38,14 @@ public final class Undo implements AutoCloseable {
 
   public void commit() {
     committed = true;
+  }
+
+  /**
+   * Whether a step run so far by {@link #close()} failed: a later step (run last, pushed first) can then keep what
+   * it would have dropped, so the leftover can be released again instead of being forgotten.
+   */
+  public boolean failed() {
+    return failed;
   }
 
   @Override
@@ -49,6 +58,7 @@ public final class Undo implements AutoCloseable {
       try {
         s.action.run();
       } catch (Exception e) {
+        failed = true;
         log.warn("undo step '{}' failed: {}", s.what, e.toString());
       }
     }

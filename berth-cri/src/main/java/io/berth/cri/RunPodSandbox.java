@@ -67,15 +67,23 @@ final class RunPodSandbox {
     long start = System.nanoTime();
 
     st.sandboxes.reserveName(name, id);
+    boolean[] kept = {false};
     try (var held = st.locks.lock(id); Undo undo = new Undo()) {
-      undo.push("release sandbox name", () -> st.sandboxes.releaseName(name, id));
+      undo.push("release sandbox name", () -> {
+        if (!kept[0]) {
+          st.sandboxes.releaseName(name, id);
+        }
+      });
       Path dir = st.sandboxDir(id);
       // Recorded before anything outside berthd exists. Everything made below is named after the id, so after a
       // crash this record is all Recovery needs to release it.
-      st.records.put(SandboxRecord.newBuilder().setId(id).setConfig(config).setRuntimeHandler(handlerName)
+      SandboxRecord creating = SandboxRecord.newBuilder().setId(id).setConfig(config).setRuntimeHandler(handlerName)
           .setCreatedAt(System.currentTimeMillis() * 1_000_000L).setState(PodSandboxState.SANDBOX_NOTREADY_VALUE)
-          .setStateDir(dir.toString()).setCreating(true).build());
-      undo.push("delete sandbox record", () -> st.records.deleteSandbox(id));
+          .setStateDir(dir.toString()).setInfraLess(true).setCreating(true).build();
+      st.records.put(creating);
+      // What exists so far, should a failure's undo not release all of it (see keepIfUndoFailed).
+      SandboxRecord.Builder made = creating.toBuilder();
+      undo.push("delete sandbox record", () -> kept[0] = keepIfUndoFailed(undo, made, hostNetwork, name));
       PausePoint.reach("runpod.after-record");
       Files.createDirectories(dir);
       undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
@@ -94,6 +102,7 @@ final class RunPodSandbox {
         Syscalls.mount("shm", shm.toString(), "tmpfs", Syscalls.MS_NOSUID | Syscalls.MS_NODEV | Syscalls.MS_NOEXEC,
             "mode=1777,size=65536k");
         Path shmPath = shm;
+        made.setShmPath(shm.toString());
         undo.push("unmount shm", () -> Syscalls.umount2(shmPath.toString(), Syscalls.MNT_DETACH));
       }
 
@@ -110,15 +119,18 @@ final class RunPodSandbox {
             EnumSet.of(NamespaceHolder.Kind.NET, NamespaceHolder.Kind.IPC, NamespaceHolder.Kind.UTS))) {
           NetNs adopted = st.network.adoptNetns(id, holder.nsFile(NamespaceHolder.Kind.NET));
           netns = Optional.of(adopted);
+          made.setNetnsPath(adopted.path().toString());
           undo.push("remove netns", () -> st.network.removeNetns(adopted));
           pins = st.nsPins.pin(id, holder, hostname);
-          NamespacePins.Pins made = pins;
-          undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
+          NamespacePins.Pins pinned = pins;
+          madePins(made, pinned);
+          undo.push("unpin namespaces", () -> NamespacePins.unpin(pinned));
         }
         t = phase(phases, "userns", t);
       } else if (!hostNetwork) {
         NetNs created = st.network.createNetns(id);
         netns = Optional.of(created);
+        made.setNetnsPath(created.path().toString());
         undo.push("remove netns", () -> st.network.removeNetns(created));
       }
       t = phase(phases, "netns", t);
@@ -144,8 +156,9 @@ final class RunPodSandbox {
       } else if (infraLess) {
         String hostname = Files.readString(files.hostname()).trim();
         pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
-        NamespacePins.Pins made = pins;
-        undo.push("unpin namespaces", () -> NamespacePins.unpin(made));
+        NamespacePins.Pins pinned = pins;
+        madePins(made, pinned);
+        undo.push("unpin namespaces", () -> NamespacePins.unpin(pinned));
         t = phase(phases, "namespaces", t);
       } else {
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
@@ -162,7 +175,11 @@ final class RunPodSandbox {
         }
         st.specs.infraSpec(infra).writeTo(bundle);
         handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
-        undo.push("delete infra", () -> handler.delete(id));
+        made.setInfraLess(false).setInfraRootfs(infraRootfs);
+        undo.push("delete infra", () -> {
+          handler.delete(id);
+          made.setInfraLess(true);
+        });
         handler.start(id);
         t = phase(phases, "infra_start", t);
       }
@@ -198,6 +215,39 @@ final class RunPodSandbox {
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create sandbox %s", name);
+    }
+  }
+
+  /**
+   * The last undo step of a failed start: normally the record goes. When an earlier undo step failed (or CNI left
+   * attachments that its rollback could not DEL), the pod is kept NOT_READY with its name and with what was made,
+   * as containerd keeps such a sandbox: the kubelet's StopPodSandbox and RemovePodSandbox then release the rest,
+   * instead of it waiting for the next start's sweep. Returns whether the pod was kept.
+   */
+  private boolean keepIfUndoFailed(Undo undo, SandboxRecord.Builder made, boolean hostNetwork, String name) {
+    String id = made.getId();
+    boolean cniLeft = !hostNetwork && st.network.hasAttachments(id);
+    if (!undo.failed() && !cniLeft) {
+      st.records.deleteSandbox(id);
+      return false;
+    }
+    SandboxRecord left = made.setCreating(false).setState(PodSandboxState.SANDBOX_NOTREADY_VALUE).build();
+    st.records.put(left);
+    st.sandboxes.put(id, new Sandbox(left));
+    log.warn("sandbox {} ({}): its start failed and could not be fully undone{}; kept NOT_READY so that "
+        + "StopPodSandbox and RemovePodSandbox release the rest", id, name, cniLeft ? " (CNI DEL failed)" : "");
+    return true;
+  }
+
+  private static void madePins(SandboxRecord.Builder made, NamespacePins.Pins pins) {
+    if (pins.ipc() != null) {
+      made.setIpcPath(pins.ipc().toString());
+    }
+    if (pins.uts() != null) {
+      made.setUtsPath(pins.uts().toString());
+    }
+    if (pins.user() != null) {
+      made.setUsernsPath(pins.user().toString());
     }
   }
 

@@ -35,6 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class FailuresIT {
   static final Path CNI = makeFailingCni();
+  static final Path STUCK_CNI = makeStuckCni();
 
   @RegisterExtension
   @Order(1)
@@ -53,8 +54,18 @@ class FailuresIT {
       .cniConfDir(CNI.resolve("net.d")).cniPluginDir(CNI.resolve("bin"))
       .build();
 
+  /** A third whose network's plugin refuses ADD and, while a marker file exists, DEL too. */
+  @RegisterExtension
+  @Order(4)
+  static final BerthdProcess stuckCni = BerthdProcess.builder()
+      .cniConfDir(STUCK_CNI.resolve("net.d")).cniPluginDir(STUCK_CNI.resolve("bin"))
+      .build();
+
   @RegisterExtension
   final LeakCheck leaks = berthd.leakCheck();
+
+  @RegisterExtension
+  final LeakCheck stuckLeaks = stuckCni.leakCheck();
 
   @RegisterExtension
   final LeakCheck cniLeaks = failingCni.leakCheck();
@@ -67,10 +78,12 @@ class FailuresIT {
   }
 
   @AfterAll
-  static void removeCniDir() throws IOException {
-    try (var s = Files.walk(CNI)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
+  static void removeCniDirs() throws IOException {
+    for (Path dir : java.util.List.of(CNI, STUCK_CNI)) {
+      try (var s = Files.walk(dir)) {
+        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
       }
     }
   }
@@ -141,6 +154,48 @@ class FailuresIT {
   }
 
   @Test
+  void runPodSandbox_cniAddFailsAndItsDelToo_podKeptNotReadyUntilRemoveReleasesIt() throws Exception {
+    Path blocked = Files.writeString(STUCK_CNI.resolve("del-blocked"), "");
+    Path calls = STUCK_CNI.resolve("calls");
+    try {
+      assertThatThrownBy(() -> runPod(stuckCni, pod(stuckCni, "cni-stuck"), ""))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> assertThat(message(e)).contains("berth-it stuck plugin: ADD refused"));
+
+      // As containerd keeps such a sandbox: listed NOT_READY, so the kubelet stops and removes it.
+      var pods = stuckCni.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList();
+      assertThat(pods).hasSize(1);
+      assertThat(pods.getFirst().getState()).isEqualTo(io.berth.cri.api.PodSandboxState.SANDBOX_NOTREADY);
+      String podId = pods.getFirst().getId();
+      assertThat(Files.readString(calls)).as("the rollback's DEL").contains("DEL " + podId);
+
+      // While DEL still fails, removal fails and says why; the pod stays for another try.
+      assertThatThrownBy(() -> stuckCni.runtime().removePodSandbox(io.berth.cri.api.RemovePodSandboxRequest
+          .newBuilder().setPodSandboxId(podId).build()))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> assertThat(message(e)).contains("DEL blocked"));
+      assertThat(stuckCni.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
+          .extracting(p -> p.getId()).containsExactly(podId);
+
+      Files.delete(blocked);
+      Files.writeString(calls, "");
+      stuckCni.runtime().removePodSandbox(io.berth.cri.api.RemovePodSandboxRequest.newBuilder()
+          .setPodSandboxId(podId).build());
+
+      assertThat(Files.readString(calls)).as("DEL run again, now successfully").contains("DEL " + podId);
+      assertThat(stuckCni.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
+          .isEmpty();
+      // the name is free again
+      assertThatThrownBy(() -> runPod(stuckCni, pod(stuckCni, "cni-stuck"), ""))
+          .satisfies(e -> assertThat(message((StatusRuntimeException) e)).contains("ADD refused"));
+      assertThat(stuckCni.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
+          .as("DEL worked this time: nothing kept").isEmpty();
+    } finally {
+      Files.deleteIfExists(blocked);
+    }
+  }
+
+  @Test
   void container_commandDoesNotExist_clearErrorAndNothingLeft() {
     PodSandboxConfig.Builder pod = pod(berthd, "no-command");
     String podId = runPod(berthd, pod, "");
@@ -163,6 +218,42 @@ class FailuresIT {
     if (s.getState() == ContainerState.CONTAINER_EXITED) {
       assertThat(s.getExitCode()).isNotZero();
       assertThat(s.getMessage()).contains(cmd);
+    }
+  }
+
+  /**
+   * A CNI plugin that refuses every ADD and refuses DEL while {@code del-blocked} exists next to it; it notes each
+   * DEL in {@code calls}.
+   */
+  private static Path makeStuckCni() {
+    try {
+      Path dir = Files.createTempDirectory(Path.of("/tmp"), "berth-it-cni-stuck-");
+      Path bin = Files.createDirectories(dir.resolve("bin"));
+      Path plugin = bin.resolve("berth-it-stuck");
+      Files.writeString(plugin, """
+          #!/bin/sh
+          cat >/dev/null
+          case "$CNI_COMMAND" in
+          VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0 ;;
+          DEL)
+            echo "DEL $CNI_CONTAINERID" >> %1$s/calls
+            if [ -e %1$s/del-blocked ]; then
+              echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: DEL blocked"}'; exit 1
+            fi
+            exit 0 ;;
+          esac
+          echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: ADD refused"}'
+          exit 1
+          """.formatted(dir));
+      Files.setPosixFilePermissions(plugin, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Path net = Files.createDirectories(dir.resolve("net.d"));
+      Files.writeString(net.resolve("10-stuck.conflist"), """
+          {"cniVersion": "1.0.0", "name": "berth-it-stuck",
+           "plugins": [{"type": "berth-it-stuck"}]}
+          """);
+      return dir;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -57,7 +57,8 @@ final class PluginChain {
 
   /**
    * ADD through every plugin, each getting the previous one's result. If one fails, DEL runs for it and every
-   * plugin before it, in reverse, and the failure is rethrown.
+   * plugin before it, in reverse, and the failure is rethrown; when one of those DELs failed too, the thrown
+   * exception carries an {@link IncompleteRollback} (see {@link #rollbackIncomplete}).
    */
   Added add(ConfList list, PluginInvoker.Call call, ObjectNode capabilityArgs) {
     Optional<JsonNode> prev = Optional.empty();
@@ -74,8 +75,12 @@ final class PluginChain {
           parsed = CniResult.parse(raw);
         }
       } catch (RuntimeException e) {
-        rollback(list, i, call, capabilityArgs, prev);
-        throw BerthException.wrap(e, "network %s (%s)", list.name(), list.source());
+        boolean complete = rollback(list, i, call, capabilityArgs, prev);
+        BerthException thrown = BerthException.wrap(e, "network %s (%s)", list.name(), list.source());
+        if (!complete) {
+          thrown.addSuppressed(new IncompleteRollback(list.name()));
+        }
+        throw thrown;
       }
     }
     if (parsed == null) {
@@ -84,8 +89,29 @@ final class PluginChain {
     return new Added(raw, parsed);
   }
 
-  private void rollback(ConfList list, int failed, PluginInvoker.Call call, ObjectNode capabilityArgs,
+  /** Marks an ADD failure whose DEL rollback failed too: the attachment may hold something until DEL succeeds. */
+  static final class IncompleteRollback extends RuntimeException {
+    IncompleteRollback(String network) {
+      super("rollback of network " + network + " did not complete", null, false, false);
+    }
+  }
+
+  /** Whether {@code e} (or what it wraps) is an ADD failure whose rollback did not complete. */
+  static boolean rollbackIncomplete(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      for (Throwable s : t.getSuppressed()) {
+        if (s instanceof IncompleteRollback) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** DEL for the failed plugin and each before it; false when one of them failed. */
+  private boolean rollback(ConfList list, int failed, PluginInvoker.Call call, ObjectNode capabilityArgs,
       Optional<JsonNode> prev) {
+    boolean complete = true;
     PluginInvoker.Call del = new PluginInvoker.Call(CniSpec.DEL, call.containerId(), call.netns(), call.ifName(),
         call.cniArgs());
     for (int i = failed; i >= 0; i--) {
@@ -94,9 +120,11 @@ final class PluginChain {
       try {
         invoker.invoke(type, del, pluginConfig(list, plugin, prev, capabilityArgs));
       } catch (RuntimeException e) {
+        complete = false;
         log.warn("rollback: CNI DEL of plugin {} for {} failed: {}", type, call.containerId(), e.getMessage());
       }
     }
+    return complete;
   }
 
   /**

@@ -190,8 +190,9 @@ public final class PodNetwork {
 
   /**
    * Attaches the pod to the network: CNI ADD of the loopback network for {@code lo} and, at the same time, of every
-   * plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the error is
-   * thrown.
+   * plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the
+   * error is thrown; if one of those DELs fails too, the attachments stay recorded ({@link #hasAttachments}) so that
+   * {@link #tearDown} can release them later.
    *
    * @throws BerthException UNAVAILABLE when no network config exists or a plugin fails (the message names the
    *     plugin and carries its {@code msg}); INVALID_ARGUMENT for a broken config file or a plugin reporting a
@@ -215,8 +216,18 @@ public final class PodNetwork {
     String args = CniArgs.cniArgs(req);
     ObjectNode caps = CniArgs.capabilityArgs(req);
     long start = System.nanoTime();
+    boolean[] leftover = {false};
     try (Undo undo = new Undo()) {
-      undo.push("remove CNI cache of " + req.sandboxId(), () -> cache.removeAll(req.sandboxId()));
+      // Kept when a DEL of the rollback failed, so a later tearDown (StopPodSandbox, or the sweep at start) can run
+      // it again with the same config instead of leaking the address or interface for good.
+      undo.push("remove CNI cache of " + req.sandboxId(), () -> {
+        if (leftover[0] || undo.failed()) {
+          log.warn("sandbox {}: CNI rollback incomplete; its attachments stay recorded for a later DEL",
+              req.sandboxId());
+        } else {
+          cache.removeAll(req.sandboxId());
+        }
+      });
       // lo and eth0 are independent: both ADDs run at once (as go-cni attaches a pod's networks), so the loopback
       // plugin's start-up does not add to the pod's.
       CompletableFuture<Attached> lo = config.loopback()
@@ -227,11 +238,12 @@ public final class PodNetwork {
       try {
         eth = attach(list, req.sandboxId(), ns, POD_INTERFACE, args, caps);
       } catch (RuntimeException e) {
-        awaitAndKeepUndo(lo, undo, false); // eth0's error is the one to report
+        leftover[0] |= PluginChain.rollbackIncomplete(e);
+        awaitAndKeepUndo(lo, undo, false, leftover); // eth0's error is the one to report
         throw e;
       }
       undo.push(eth.undoName(), eth.undo());
-      awaitAndKeepUndo(lo, undo, true);
+      awaitAndKeepUndo(lo, undo, true, leftover);
       List<String> ips = eth.added().result().podIps(POD_INTERFACE);
       if (ips.isEmpty()) {
         throw BerthException.unavailable("network %s (%s) gave sandbox %s no IP address on %s", list.name(),
@@ -254,11 +266,13 @@ public final class PodNetwork {
    * Waits for the loopback ADD; when it succeeded its DEL joins {@code undo} (so a failure of the other network
    * still takes it back), when it failed its error is thrown if {@code rethrow}.
    */
-  private static void awaitAndKeepUndo(CompletableFuture<Attached> lo, Undo undo, boolean rethrow) {
+  private static void awaitAndKeepUndo(CompletableFuture<Attached> lo, Undo undo, boolean rethrow,
+      boolean[] leftover) {
     Attached a;
     try {
       a = lo.join();
     } catch (CompletionException e) {
+      leftover[0] |= PluginChain.rollbackIncomplete(e.getCause());
       if (!rethrow) {
         return;
       }
@@ -283,6 +297,12 @@ public final class PodNetwork {
     cache.put(new ResultCache.Entry(id, ifName, pending.netns(), args, caps, list, Optional.of(result)));
     return new Attached(added, "CNI DEL " + list.name() + " " + ifName,
         () -> chain.del(list, del, caps, Optional.of(result)));
+  }
+
+  /** Whether CNI attachments of the sandbox are recorded: set up, or left by a setUp whose rollback failed. */
+  public boolean hasAttachments(String sandboxId) {
+    checkSandboxId(sandboxId);
+    return !cache.all(sandboxId).isEmpty();
   }
 
   /**
