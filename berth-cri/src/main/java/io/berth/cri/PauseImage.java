@@ -7,6 +7,7 @@ import io.berth.image.PullListener;
 import io.berth.oci.InfraRequest;
 import io.berth.oci.RuntimeOptions;
 import io.berth.oci.SandboxInfo;
+import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,9 +28,13 @@ final class PauseImage {
 
   private PauseImage() {}
 
-  /** Mounts the pause image's rootfs at {@code bundle/rootfs}, pushing its undo, and returns the infra request. */
+  /**
+   * Mounts the pause image's rootfs at {@code bundle/rootfs}, pushing its undo, and returns the infra request. In a
+   * pod with its own user namespace ({@code idmap}) the layers are mounted idmapped, as containers' are, so the
+   * image's files show as the pod's root's inside it.
+   */
   static InfraRequest prepare(RuntimeState st, String ref, String sandboxId, Path bundle, SandboxInfo info,
-      RuntimeOptions options, Undo undo) throws IOException {
+      RuntimeOptions options, Optional<Snapshotter.Idmap> idmap, Undo undo) throws IOException {
     Image image = st.images.find(ref).orElseGet(() -> {
       log.info("pulling pause image {} for sandbox {}", ref, sandboxId);
       try {
@@ -49,7 +54,11 @@ final class PauseImage {
     Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
     st.snapshotter.prepare(sandboxId, image.chainIds());
     undo.push("remove infra snapshot", () -> st.snapshotter.remove(sandboxId));
-    st.snapshotter.mount(sandboxId, rootfs);
+    if (idmap.isPresent()) {
+      st.snapshotter.mount(sandboxId, rootfs, idmap.get());
+    } else {
+      st.snapshotter.mount(sandboxId, rootfs);
+    }
     undo.push("unmount infra rootfs", () -> st.snapshotter.unmount(rootfs));
     return InfraRequest.image(info, rootfs, command, options);
   }

@@ -20,6 +20,7 @@ import io.berth.oci.InfraRequest;
 import io.berth.oci.PodUserNamespace;
 import io.berth.oci.SandboxInfo;
 import io.berth.oci.SpecGenerator;
+import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -170,7 +171,10 @@ final class RunPodSandbox {
           SpecGenerator.prepareInfraRootfs(rootfs);
           infra = InfraRequest.catatonit(info, rootfs, st.settings.catatonit(), handler.options());
         } else {
-          infra = PauseImage.prepare(st, st.settings.pauseImage(), id, bundle, info, handler.options(), undo);
+          Path usernsPin = pins.user();
+          Optional<Snapshotter.Idmap> idmap = userns.map(u -> new Snapshotter.Idmap(usernsPin, u.rootUid(),
+              u.rootGid()));
+          infra = PauseImage.prepare(st, st.settings.pauseImage(), id, bundle, info, handler.options(), idmap, undo);
           infraRootfs = infra.rootfs().toString();
         }
         st.specs.infraSpec(infra).writeTo(bundle);

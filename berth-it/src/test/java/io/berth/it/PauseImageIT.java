@@ -24,11 +24,14 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code [pod] infra = "image"}: a pod that needs an infra process runs the pause image's, pulled on first use. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PauseImageIT {
   private static final String PAUSE = "pause.berth.test/it/pause:1.0";
 
@@ -56,6 +59,7 @@ class PauseImageIT {
   }
 
   @Test
+  @Order(1) // first: it sees the pause image pulled by RunPodSandbox
   void runPodSandbox_sharedPidNamespace_pausePulledPinnedAndItsProcessIsPid1() throws Exception {
     PodSandboxConfig.Builder p = pod(berthd, "pause").setLinux(LinuxPodSandboxConfig.newBuilder()
         .setCgroupParent(berthd.cgroupParent()).setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
@@ -82,5 +86,35 @@ class PauseImageIT {
     berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
     berthd.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
     assertThat(infraRootfs).doesNotExist(); // unmounted and removed with the pod (LeakCheck: no mount left)
+  }
+
+  @Test
+  @Order(2)
+  void runPodSandbox_ownUserNamespace_pauseRootfsIdmappedLikeTheContainers() throws Exception {
+    // host ids from 70 * 65536: a range of its own (UserNamespacesIT uses 40 and up)
+    long hostId = 70L * 65536;
+    NamespaceOption ns = UserNamespacesIT.userns(hostId, NamespaceMode.POD);
+    PodSandboxConfig.Builder p = pod(berthd, "pause-userns").setLinux(LinuxPodSandboxConfig.newBuilder()
+        .setCgroupParent(berthd.cgroupParent()).setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
+            .setNamespaceOptions(ns)));
+    String podId = runPod(berthd, p, "");
+    String id = createAndStart(berthd, podId, p, UserNamespacesIT.inPod(container("c", image, "sleep", "3600"), ns));
+
+    String pid1 = Cri.exec(berthd, id, "cat", "/proc/1/cmdline").getStdout().toStringUtf8().replace('\0', ' ');
+    assertThat(pid1).as("the pause process runs in the pod").startsWith("/bin/sh -c trap 'exit 0' TERM");
+    // Its rootfs is mounted idmapped, as the containers' are: the image's root-owned files show as owned by the
+    // pod's root (host id hostId) seen from the host, so as root's inside the pod. Without the idmap they were the
+    // host's root's, shown as nobody in the pod.
+    Path infraRootfs;
+    try (Stream<Path> dirs = Files.walk(berthd.state(), 6)) {
+      infraRootfs = dirs.filter(d -> d.endsWith("bundle/rootfs") && d.toString().contains(podId)).findFirst()
+          .orElseThrow();
+    }
+    assertThat(Files.getAttribute(infraRootfs.resolve("bin/busybox"), "unix:uid")).as("seen from the host")
+        .isEqualTo((int) hostId);
+
+    berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+    berthd.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+    assertThat(infraRootfs).doesNotExist();
   }
 }
