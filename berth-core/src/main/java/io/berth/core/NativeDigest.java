@@ -23,7 +23,8 @@ final class NativeDigest extends MessageDigest {
   private static final Native LIB = Native.load().orElse(null);
 
   /** The bound libcrypto functions, or nothing when the library is missing. */
-  private record Native(MethodHandle ctxNew, MethodHandle ctxFree, MethodHandle init, MethodHandle updateHeap, MethodHandle fin, MemorySegment sha256, MemorySegment sha512) {
+  private record Native(MethodHandle ctxNew, MethodHandle ctxFree, MethodHandle init, MethodHandle updateHeap,
+      MethodHandle fin, MemorySegment sha256, MemorySegment sha512) {
 
     static Optional<Native> load() {
       try {

@@ -226,59 +226,46 @@ class FailuresIT {
    * DEL in {@code calls}.
    */
   private static Path makeStuckCni() {
-    try {
-      Path dir = Files.createTempDirectory(Path.of("/tmp"), "berth-it-cni-stuck-");
-      Path bin = Files.createDirectories(dir.resolve("bin"));
-      Path plugin = bin.resolve("berth-it-stuck");
-      Files.writeString(plugin, """
-          #!/bin/sh
-          cat >/dev/null
-          case "$CNI_COMMAND" in
-          VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0 ;;
-          DEL)
-            echo "DEL $CNI_CONTAINERID" >> %1$s/calls
-            if [ -e %1$s/del-blocked ]; then
-              echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: DEL blocked"}'; exit 1
-            fi
-            exit 0 ;;
-          esac
-          echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: ADD refused"}'
-          exit 1
-          """.formatted(dir));
-      Files.setPosixFilePermissions(plugin, PosixFilePermissions.fromString("rwxr-xr-x"));
-      Path net = Files.createDirectories(dir.resolve("net.d"));
-      Files.writeString(net.resolve("10-stuck.conflist"), """
-          {"cniVersion": "1.0.0", "name": "berth-it-stuck",
-           "plugins": [{"type": "berth-it-stuck"}]}
-          """);
-      return dir;
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return cniWithOnePlugin("berth-it-stuck", """
+        case "$CNI_COMMAND" in
+        VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0 ;;
+        DEL)
+          echo "DEL $CNI_CONTAINERID" >> "$DIR/calls"
+          if [ -e "$DIR/del-blocked" ]; then
+            echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: DEL blocked"}'; exit 1
+          fi
+          exit 0 ;;
+        esac
+        echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it stuck plugin: ADD refused"}'
+        exit 1
+        """);
   }
 
   /** A CNI plugin that prints a CNI error result and exits 1, as the spec says a failing plugin does. */
   private static Path makeFailingCni() {
+    return cniWithOnePlugin("berth-it-fail", """
+        if [ "$CNI_COMMAND" = VERSION ]; then
+          echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0
+        fi
+        if [ "$CNI_COMMAND" = DEL ]; then exit 0; fi
+        echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it failing plugin: no addresses today"}'
+        exit 1
+        """);
+  }
+
+  /**
+   * A temp dir with {@code bin/NAME}, a shell plugin running {@code body} after reading its config ({@code $DIR} is
+   * the temp dir), and {@code net.d/} with one conflist of just that plugin.
+   */
+  private static Path cniWithOnePlugin(String name, String body) {
     try {
-      Path dir = Files.createTempDirectory(Path.of("/tmp"), "berth-it-cni-");
-      Path bin = Files.createDirectories(dir.resolve("bin"));
-      Path plugin = bin.resolve("berth-it-fail");
-      Files.writeString(plugin, """
-          #!/bin/sh
-          cat >/dev/null
-          if [ "$CNI_COMMAND" = VERSION ]; then
-            echo '{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}'; exit 0
-          fi
-          if [ "$CNI_COMMAND" = DEL ]; then exit 0; fi
-          echo '{"cniVersion":"1.0.0","code":11,"msg":"berth-it failing plugin: no addresses today"}'
-          exit 1
-          """);
+      Path dir = Files.createTempDirectory(Path.of("/tmp"), name + "-");
+      Path plugin = Files.createDirectories(dir.resolve("bin")).resolve(name);
+      Files.writeString(plugin, "#!/bin/sh\nDIR='" + dir + "'\ncat >/dev/null\n" + body);
       Files.setPosixFilePermissions(plugin, PosixFilePermissions.fromString("rwxr-xr-x"));
-      Path net = Files.createDirectories(dir.resolve("net.d"));
-      Files.writeString(net.resolve("10-fail.conflist"), """
-          {"cniVersion": "1.0.0", "name": "berth-it-fail",
-           "plugins": [{"type": "berth-it-fail"}]}
-          """);
+      Files.writeString(Files.createDirectories(dir.resolve("net.d")).resolve("10-" + name + ".conflist"), """
+          {"cniVersion": "1.0.0", "name": "%1$s", "plugins": [{"type": "%1$s"}]}
+          """.formatted(name));
       return dir;
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);

@@ -26,6 +26,24 @@ final class Libc {
     return LINKER.downcallHandle(sym, fd, options);
   }
 
+  /** A downcall to libc's {@code name} that leaves errno alone (for functions that return their error). */
+  static MethodHandle bindPlain(String name, FunctionDescriptor fd) {
+    MemorySegment sym = LINKER.defaultLookup().find(name)
+        .orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
+    return LINKER.downcallHandle(sym, fd);
+  }
+
+  /** What a downcall's {@code invokeExact} threw, as an unchecked exception to throw (errors are thrown here). */
+  static RuntimeException rethrow(Throwable t) {
+    if (t instanceof RuntimeException r) {
+      return r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return new IllegalStateException(t);
+  }
+
   /** The errno a call left in {@code state}. */
   static int errno(MemorySegment state) {
     return (int) ERRNO.get(state, 0L);

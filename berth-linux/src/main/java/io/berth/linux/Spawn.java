@@ -52,37 +52,34 @@ public final class Spawn {
   private static final MethodHandle CLOSE = Libc.bind("close", FunctionDescriptor.of(INT, INT));
   private static final MethodHandle WAITPID = Libc.bind("waitpid", FunctionDescriptor.of(INT, INT, ADDR, INT));
   // The posix_spawn family returns an error number instead of setting errno.
-  private static final MethodHandle FA_INIT = plain("posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle FA_INIT =
+      Libc.bindPlain("posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR));
   private static final MethodHandle FA_DESTROY =
-      plain("posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR));
-  private static final MethodHandle FA_OPEN = plain("posix_spawn_file_actions_addopen",
+      Libc.bindPlain("posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle FA_OPEN = Libc.bindPlain("posix_spawn_file_actions_addopen",
       FunctionDescriptor.of(INT, ADDR, INT, ADDR, INT, INT));
   private static final MethodHandle FA_DUP2 =
-      plain("posix_spawn_file_actions_adddup2", FunctionDescriptor.of(INT, ADDR, INT, INT));
+      Libc.bindPlain("posix_spawn_file_actions_adddup2", FunctionDescriptor.of(INT, ADDR, INT, INT));
   private static final MethodHandle FA_CLOSEFROM =
-      plain("posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(INT, ADDR, INT));
+      Libc.bindPlain("posix_spawn_file_actions_addclosefrom_np", FunctionDescriptor.of(INT, ADDR, INT));
   private static final MethodHandle FA_CHDIR =
-      plain("posix_spawn_file_actions_addchdir_np", FunctionDescriptor.of(INT, ADDR, ADDR));
-  private static final MethodHandle ATTR_INIT = plain("posix_spawnattr_init", FunctionDescriptor.of(INT, ADDR));
-  private static final MethodHandle ATTR_DESTROY = plain("posix_spawnattr_destroy", FunctionDescriptor.of(INT, ADDR));
+      Libc.bindPlain("posix_spawn_file_actions_addchdir_np", FunctionDescriptor.of(INT, ADDR, ADDR));
+  private static final MethodHandle ATTR_INIT =
+      Libc.bindPlain("posix_spawnattr_init", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle ATTR_DESTROY =
+      Libc.bindPlain("posix_spawnattr_destroy", FunctionDescriptor.of(INT, ADDR));
   private static final MethodHandle ATTR_FLAGS =
-      plain("posix_spawnattr_setflags", FunctionDescriptor.of(INT, ADDR, SHORT));
+      Libc.bindPlain("posix_spawnattr_setflags", FunctionDescriptor.of(INT, ADDR, SHORT));
   private static final MethodHandle ATTR_SIGMASK =
-      plain("posix_spawnattr_setsigmask", FunctionDescriptor.of(INT, ADDR, ADDR));
+      Libc.bindPlain("posix_spawnattr_setsigmask", FunctionDescriptor.of(INT, ADDR, ADDR));
   private static final MethodHandle ATTR_SIGDEFAULT =
-      plain("posix_spawnattr_setsigdefault", FunctionDescriptor.of(INT, ADDR, ADDR));
-  private static final MethodHandle SIGEMPTYSET = plain("sigemptyset", FunctionDescriptor.of(INT, ADDR));
-  private static final MethodHandle SIGFILLSET = plain("sigfillset", FunctionDescriptor.of(INT, ADDR));
+      Libc.bindPlain("posix_spawnattr_setsigdefault", FunctionDescriptor.of(INT, ADDR, ADDR));
+  private static final MethodHandle SIGEMPTYSET = Libc.bindPlain("sigemptyset", FunctionDescriptor.of(INT, ADDR));
+  private static final MethodHandle SIGFILLSET = Libc.bindPlain("sigfillset", FunctionDescriptor.of(INT, ADDR));
   private static final MethodHandle POSIX_SPAWN =
-      plain("posix_spawn", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, ADDR, ADDR, ADDR));
+      Libc.bindPlain("posix_spawn", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, ADDR, ADDR, ADDR));
 
   private Spawn() {}
-
-  private static MethodHandle plain(String name, FunctionDescriptor fd) {
-    MemorySegment sym = Libc.LINKER.defaultLookup().find(name)
-        .orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
-    return Libc.LINKER.downcallHandle(sym, fd);
-  }
 
   /** A started child: its pid and the read end of its pipe (EOF once every holder of the write end closed it). */
   public record Child(int pid, InputStream pipe) {
@@ -116,7 +113,7 @@ public final class Spawn {
         Thread.currentThread().interrupt();
         return OptionalInt.empty();
       } catch (Throwable t) {
-        throw rethrow(t);
+        throw Libc.rethrow(t);
       }
     }
   }
@@ -153,7 +150,7 @@ public final class Spawn {
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -214,13 +211,4 @@ public final class Spawn {
     }
   }
 
-  private static RuntimeException rethrow(Throwable t) {
-    if (t instanceof RuntimeException r) {
-      return r;
-    }
-    if (t instanceof Error e) {
-      throw e;
-    }
-    return new IllegalStateException(t);
-  }
 }

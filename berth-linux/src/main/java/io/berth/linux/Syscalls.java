@@ -120,15 +120,6 @@ public final class Syscalls {
     return (int) rc;
   }
 
-  private static RuntimeException rethrow(Throwable t) {
-    if (t instanceof RuntimeException r) {
-      return r;
-    }
-    if (t instanceof Error e) {
-      throw e;
-    }
-    return new IllegalStateException(t);
-  }
 
   /** mount(2). {@code source}, {@code fstype} and {@code data} may be null. */
   public static void mount(String source, String target, String fstype, long flags, String data) {
@@ -137,7 +128,7 @@ public final class Syscalls {
       int rc = (int) MOUNT.invokeExact(st, str(a, source), str(a, target), str(a, fstype), flags, str(a, data));
       check("mount", target, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -148,7 +139,7 @@ public final class Syscalls {
       int rc = (int) UMOUNT2.invokeExact(st, str(a, target), flags);
       check("umount2", target, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -159,7 +150,7 @@ public final class Syscalls {
       int rc = (int) UNSHARE.invokeExact(st, flags);
       check("unshare", Integer.toHexString(flags), st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -170,7 +161,7 @@ public final class Syscalls {
       int rc = (int) SETNS.invokeExact(st, fd, nstype);
       check("setns", Integer.toString(fd), st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -181,7 +172,7 @@ public final class Syscalls {
       int rc = (int) OPEN.invokeExact(st, str(a, path), 0x80000 /* O_RDONLY|O_CLOEXEC */, 0);
       return check("open", path, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -191,7 +182,7 @@ public final class Syscalls {
       int rc = (int) CLOSE.invokeExact(st, fd);
       check("close", Integer.toString(fd), st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -203,7 +194,7 @@ public final class Syscalls {
       int rc = (int) MKNOD.invokeExact(st, str(a, path), mode, dev);
       check("mknod", path, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -218,7 +209,7 @@ public final class Syscalls {
       int rc = (int) LCHOWN.invokeExact(st, str(a, path), uid, gid);
       check("lchown", path, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -230,7 +221,7 @@ public final class Syscalls {
       int rc = (int) LSETXATTR.invokeExact(st, str(a, path), str(a, name), v, (long) value.length, 0);
       check("lsetxattr", path + " " + name, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -246,7 +237,7 @@ public final class Syscalls {
       check("lgetxattr", path + " " + name, st, rc);
       return java.util.Optional.of(buf.asSlice(0, rc).toArray(ValueLayout.JAVA_BYTE));
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -270,7 +261,7 @@ public final class Syscalls {
       }
       return names;
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -286,7 +277,7 @@ public final class Syscalls {
       int rc = (int) UTIMENSAT.invokeExact(st, AT_FDCWD, str(a, path), ts, AT_SYMLINK_NOFOLLOW);
       check("utimensat", path, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -298,7 +289,7 @@ public final class Syscalls {
       int rc = (int) SETHOSTNAME.invokeExact(st, a.allocateFrom(ValueLayout.JAVA_BYTE, b), (long) b.length);
       check("sethostname", name, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -308,7 +299,7 @@ public final class Syscalls {
       MemorySegment st = a.allocate(CALL_STATE);
       return (int) GETTID.invokeExact(st);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -317,7 +308,7 @@ public final class Syscalls {
       MemorySegment st = a.allocate(CALL_STATE);
       return (int) GETEUID.invokeExact(st);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -332,7 +323,7 @@ public final class Syscalls {
       check("kill", Integer.toString(pid), st, rc);
       return true;
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -348,7 +339,7 @@ public final class Syscalls {
       long rc = (long) SYSCALL4.invokeExact(st, SYS_OPEN_TREE, (long) AT_FDCWD, str(a, path), flags);
       return check("open_tree", path, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -379,7 +370,7 @@ public final class Syscalls {
           MOUNT_ATTR.byteSize());
       check("mount_setattr", "fd " + treeFd, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 
@@ -391,7 +382,7 @@ public final class Syscalls {
           str(a, target), MOVE_MOUNT_F_EMPTY_PATH);
       check("move_mount", target, st, rc);
     } catch (Throwable t) {
-      throw rethrow(t);
+      throw Libc.rethrow(t);
     }
   }
 }

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * (SPEC.md, https://github.com/containernetworking/cni/blob/main/SPEC.md) run for ADD, CHECK and DEL.
  *
  * <p>Besides the chosen network (attached as {@code eth0}), the {@code loopback} plugin is run as a network of its
- * own for {@code lo}, as containerd does (both ADDs at once), unless {@link NetworkConfig#loopback()} is off. The config files are read
- * at each {@link #setUp}, so a config installed after start is picked up.
+ * own for {@code lo}, as containerd does (both ADDs at once), unless {@link NetworkConfig#loopback()} is off. The
+ * config files are read at each {@link #setUp}, so a config installed after start is picked up.
  *
  * <p>Every ADD is recorded in the cache dir before the first plugin runs and completed with the result after, so
  * {@link #tearDown} passes the same config, arguments and {@code prevResult} even after a restart or a config
