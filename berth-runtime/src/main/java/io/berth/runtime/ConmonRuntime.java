@@ -144,8 +144,8 @@ final class ConmonRuntime implements OciRuntime {
       cleanupFailedCreate(id, persist);
       throw BerthException.failedPrecondition("cannot start conmon: %s", e.getMessage());
     }
-    try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<List<String>> reply = exec.submit(() -> readSyncLines(child.pipe(), 1));
+    try {
+      Future<List<String>> reply = readSyncLinesAsync(child.pipe(), 1, id);
       try {
         List<String> lines = reply.get(createTimeout.toMillis(), TimeUnit.MILLISECONDS);
         line = lines.isEmpty() ? null : lines.getFirst();
@@ -621,8 +621,8 @@ final class ConmonRuntime implements OciRuntime {
       List<String> replies;
       boolean killedAtTimeout = false;
       Spawn.Child child = Spawn.start(args, CONMON_ENV, dir, dir.resolve("conmon.log"));
-      try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-        Future<List<String>> f = exec.submit(() -> readSyncLines(child.pipe(), 2));
+      try {
+        Future<List<String>> f = readSyncLinesAsync(child.pipe(), 2, id);
         Duration guard = seconds > 0 ? Duration.ofSeconds(seconds + 30) : Duration.ofDays(365);
         try {
           if (timeout.isPositive()) {
@@ -695,6 +695,22 @@ final class ConmonRuntime implements OciRuntime {
       return false;
     }
     return ProcStat.pgrp(pid) == pid ? Syscalls.kill(-pid, SIGKILL) : Syscalls.kill(pid, SIGKILL);
+  }
+
+  /**
+   * Reads the sync pipe on a thread of its own that nobody joins: should a killed conmon leave a write end open
+   * somewhere, that reader stays blocked, not the call that gave up on it.
+   */
+  private static Future<List<String>> readSyncLinesAsync(InputStream sync, int max, String id) {
+    java.util.concurrent.CompletableFuture<List<String>> reply = new java.util.concurrent.CompletableFuture<>();
+    Thread.ofVirtual().name("conmon-sync-" + id).start(() -> {
+      try {
+        reply.complete(readSyncLines(sync, max));
+      } catch (IOException | RuntimeException e) {
+        reply.completeExceptionally(e);
+      }
+    });
+    return reply;
   }
 
   /** Up to {@code max} lines from conmon's sync pipe, until its EOF. */
