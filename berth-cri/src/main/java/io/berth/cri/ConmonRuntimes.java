@@ -159,5 +159,10 @@ final class ConmonRuntimes implements OciRuntimes {
     public void resizeTerminal(String id, int width, int height) {
       runtime.resizeTerminal(id, width, height);
     }
+
+    @Override
+    public java.util.Optional<io.berth.runtime.SandboxedStats> sandboxedStats(String id) {
+      return runtime.sandboxedStats(id);
+    }
   }
 }

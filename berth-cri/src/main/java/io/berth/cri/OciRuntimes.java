@@ -62,6 +62,11 @@ interface OciRuntimes {
 
     /** Resizes the terminal of a container created with a tty. */
     void resizeTerminal(String id, int width, int height);
+
+    /** Usage reported from inside a sandboxed runtime (gVisor); empty where the container's cgroup tells. */
+    default java.util.Optional<io.berth.runtime.SandboxedStats> sandboxedStats(String id) {
+      return java.util.Optional.empty();
+    }
   }
 
   /** The state of a container as runtime and monitor report it. */

@@ -181,13 +181,17 @@ final class Stats {
     ContainerStats.Builder b = ContainerStats.newBuilder().setAttributes(ContainerAttributes.newBuilder()
         .setId(c.id()).setMetadata(r.getConfig().getMetadata()).putAllLabels(r.getConfig().getLabelsMap())
         .putAllAnnotations(r.getConfig().getAnnotationsMap()));
-    cgroups.read(cgroupPath(c)).ifPresent(x -> {
-      CpuUsage.Builder cpu = CpuUsage.newBuilder().setTimestamp(wall).setUsageCoreNanoSeconds(u64(x.cpuUsageNanos()));
-      Sample prev = lastCpu.put(c.id(), new Sample(now, x.cpuUsageNanos()));
-      if (prev != null && now > prev.atNanos() && x.cpuUsageNanos() >= prev.cpuNanos()) {
-        cpu.setUsageNanoCores(u64((x.cpuUsageNanos() - prev.cpuNanos()) * 1_000_000_000L / (now - prev.atNanos())));
-      }
-      b.setCpu(cpu);
+    // gVisor's containers use the sandbox's cgroup (their own host cgroup stays empty): their usage comes from
+    // inside the sandbox, as containerd's runsc shim gets it. Other runtimes report nothing here.
+    var sandboxed = r.getState() == ContainerState.CONTAINER_RUNNING_VALUE ? sandboxedStats(r)
+        : java.util.Optional.<io.berth.runtime.SandboxedStats>empty();
+    sandboxed.ifPresent(x -> {
+      b.setCpu(cpu(c.id(), x.cpuUsageNanos(), now, wall));
+      b.setMemory(MemoryUsage.newBuilder().setTimestamp(wall).setUsageBytes(u64(x.memoryUsageBytes()))
+          .setWorkingSetBytes(u64(x.memoryUsageBytes())));
+    });
+    cgroups.read(cgroupPath(c)).filter(x -> sandboxed.isEmpty()).ifPresent(x -> {
+      b.setCpu(cpu(c.id(), x.cpuUsageNanos(), now, wall));
       MemoryUsage.Builder m = MemoryUsage.newBuilder().setTimestamp(wall).setUsageBytes(u64(x.memoryUsage()))
           .setWorkingSetBytes(u64(x.workingSet()));
       if (x.rss() >= 0) {
@@ -221,6 +225,24 @@ final class Stats {
           .setUsedBytes(u64(lu.bytes())));
     }
     return b.build();
+  }
+
+  private java.util.Optional<io.berth.runtime.SandboxedStats> sandboxedStats(ContainerRecord r) {
+    try {
+      return st.runtimes.handler(r.getRuntimeHandler()).sandboxedStats(r.getId());
+    } catch (RuntimeException e) {
+      return java.util.Optional.empty(); // a handler removed from the config, say: no stats, not a failed call
+    }
+  }
+
+  /** Cumulative CPU time, and the rate since the previous reading of the same container (nano-cores). */
+  private CpuUsage.Builder cpu(String id, long usageNanos, long now, long wall) {
+    CpuUsage.Builder cpu = CpuUsage.newBuilder().setTimestamp(wall).setUsageCoreNanoSeconds(u64(usageNanos));
+    Sample prev = lastCpu.put(id, new Sample(now, usageNanos));
+    if (prev != null && now > prev.atNanos() && usageNanos >= prev.cpuNanos()) {
+      cpu.setUsageNanoCores(u64((usageNanos - prev.cpuNanos()) * 1_000_000_000L / (now - prev.atNanos())));
+    }
+    return cpu;
   }
 
   /** Drops the readings of removed containers, so the caches stay as large as the set of containers. */

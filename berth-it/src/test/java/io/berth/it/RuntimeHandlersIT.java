@@ -148,6 +148,46 @@ class RuntimeHandlersIT {
     stopAndRemove(podId);
   }
 
+  /**
+   * A runsc container has no host cgroup of its own (gVisor's sub-containers share the pod's): its stats come from
+   * inside the sandbox ({@code runsc events --stats}), as containerd's runsc shim gets them.
+   */
+  @Test
+  void runscContainer_stats_fromInsideTheSandbox() throws Exception {
+    PodSandboxConfig.Builder pod = pod(berthd, "runsc-stats");
+    String podId = runPod(berthd, pod, "runsc");
+    // a busy loop that also holds ~16 MiB in a shell variable
+    String id = createAndStart(berthd, podId, pod, container("busy", image, "sh", "-c",
+        "x=$(head -c 16777216 /dev/zero | tr '\\0' a); while :; do :; done"));
+    io.berth.cri.api.ContainerStats first = awaitStats(id, 8L << 20);
+    Thread.sleep(1500);
+    io.berth.cri.api.ContainerStats second = berthd.runtime().containerStats(
+        io.berth.cri.api.ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats();
+
+    assertThat(second.getCpu().getUsageCoreNanoSeconds().getValue())
+        .as("CPU time keeps rising").isGreaterThan(first.getCpu().getUsageCoreNanoSeconds().getValue());
+    assertThat(second.getCpu().getUsageNanoCores().getValue()).as("a busy loop's rate").isGreaterThan(100_000_000L);
+    assertThat(second.getMemory().getWorkingSetBytes().getValue()).isGreaterThanOrEqualTo(8L << 20);
+    assertThat(berthd.runtime().listContainerStats(io.berth.cri.api.ListContainerStatsRequest.getDefaultInstance())
+        .getStatsList()).filteredOn(st -> st.getAttributes().getId().equals(id))
+        .singleElement().satisfies(st -> assertThat(st.getMemory().getUsageBytes().getValue()).isPositive());
+    stopAndRemove(podId);
+  }
+
+  private static io.berth.cri.api.ContainerStats awaitStats(String id, long minMemory) throws InterruptedException {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    io.berth.cri.api.ContainerStats s;
+    do {
+      s = berthd.runtime().containerStats(io.berth.cri.api.ContainerStatsRequest.newBuilder().setContainerId(id)
+          .build()).getStats();
+      if (s.getMemory().getUsageBytes().getValue() >= minMemory) {
+        return s;
+      }
+      Thread.sleep(200);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("no memory use of " + minMemory + " bytes reported for " + id + ": " + s);
+  }
+
   /** gVisor's netstack takes over the pod's CNI interface: the pod answers on its IP from the host. */
   @Test
   void runscPod_cniNetns_answersOnPodIpFromHost() throws Exception {

@@ -50,6 +50,7 @@ final class ConmonRuntime implements OciRuntime {
   private static final Logger log = LoggerFactory.getLogger(ConmonRuntime.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration STATS_TIMEOUT = Duration.ofSeconds(5);
   private static final long EXEC_BACKSTOP_SECONDS = 10;
   private static final int SIGKILL = 9;
   /** Marker in the persist dir: the container joins a gVisor sandbox. */
@@ -876,6 +877,31 @@ final class ConmonRuntime implements OciRuntime {
 
   // ---------------------------------------------------------------------------------------------------------------
   // helpers
+
+  /** gVisor: {@code runsc events --stats}, the runc-style stats event read from inside the sandbox. */
+  @Override
+  public java.util.Optional<SandboxedStats> sandboxedStats(String id) {
+    if (gvisor == null) {
+      return java.util.Optional.empty();
+    }
+    checkId(id);
+    RuntimeCommand.Result r = RuntimeCommand.run(command(List.of("events", "--stats", id)), null, STATS_TIMEOUT);
+    if (!r.ok()) {
+      log.debug("container {}: no stats from {}: {}", id, handler.name(), r.message());
+      return java.util.Optional.empty();
+    }
+    try {
+      JsonNode data = JSON.readTree(r.stdout()).path("data");
+      if (data.isMissingNode()) {
+        return java.util.Optional.empty();
+      }
+      return java.util.Optional.of(new SandboxedStats(data.path("cpu").path("usage").path("total").asLong(0),
+          data.path("memory").path("usage").path("usage").asLong(0), data.path("pids").path("current").asLong(0)));
+    } catch (IOException e) {
+      log.debug("container {}: unreadable stats from {}: {}", id, handler.name(), e.getMessage());
+      return java.util.Optional.empty();
+    }
+  }
 
   private RuntimeCommand.Result runtime(List<String> sub, byte[] stdin) {
     return RuntimeCommand.run(command(sub), stdin, COMMAND_TIMEOUT);

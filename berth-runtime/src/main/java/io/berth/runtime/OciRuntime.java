@@ -85,4 +85,12 @@ public interface OciRuntime {
    * polls of every container the kubelet makes.
    */
   boolean exitRecorded(String id);
+
+  /**
+   * Usage as the runtime reports it from inside its sandbox, for runtimes whose containers have no host cgroup of
+   * their own (gVisor's sub-containers share the pod's); empty for the others, whose cgroups tell.
+   */
+  default java.util.Optional<SandboxedStats> sandboxedStats(String id) {
+    return java.util.Optional.empty();
+  }
 }
