@@ -163,6 +163,31 @@ final class Cri {
     return lines;
   }
 
+  /**
+   * One HTTP/1.0 GET to an address on the test's own bridge or loopback, retried until a server answers with an
+   * HTTP status line; returns the whole response, head and body.
+   */
+  static byte[] httpGet(String ip, int port, String path) {
+    IOException last = null;
+    for (int i = 0; i < 300; i++) {
+      try (java.net.Socket s = new java.net.Socket()) {
+        s.connect(new java.net.InetSocketAddress(ip, port), 2000);
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        byte[] response = s.getInputStream().readAllBytes();
+        if (response.length >= 7 && new String(response, 0, 7, java.nio.charset.StandardCharsets.US_ASCII)
+            .equals("HTTP/1.")) {
+          return response;
+        }
+      } catch (IOException e) {
+        last = e;
+      }
+      sleep(100);
+    }
+    throw new AssertionError("no answer from " + ip + ":" + port, last);
+  }
+
   static void sleep(long millis) {
     try {
       Thread.sleep(millis);

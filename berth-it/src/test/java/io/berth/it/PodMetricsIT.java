@@ -493,24 +493,12 @@ class PodMetricsIT {
   }
 
   /** GETs a file from busybox httpd in the pod; returns the body's length. */
-  static long download(String ip, int port, String path) throws Exception {
-    IOException last = null;
-    for (int i = 0; i < 300; i++) {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(ip, port), 2000);
-        s.setSoTimeout(10_000);
-        s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        byte[] all = s.getInputStream().readAllBytes();
-        String head = new String(all, 0, Math.min(all.length, 512), StandardCharsets.ISO_8859_1);
-        int end = head.indexOf("\r\n\r\n");
-        if (head.startsWith("HTTP/1.") && head.contains(" 200 ") && end > 0) {
-          return all.length - end - 4;
-        }
-      } catch (IOException e) {
-        last = e;
-      }
-      Cri.sleep(100);
-    }
-    throw new AssertionError("could not download from " + ip + ":" + port, last);
+  static long download(String ip, int port, String path) {
+    byte[] all = Cri.httpGet(ip, port, path);
+    String head = new String(all, 0, Math.min(all.length, 512), StandardCharsets.ISO_8859_1);
+    int end = head.indexOf("\r\n\r\n");
+    assertThat(head).as("response head").contains(" 200 ");
+    assertThat(end).as("end of the response head").isPositive();
+    return all.length - end - 4;
   }
 }

@@ -28,9 +28,7 @@ import io.berth.testing.LeakCheck;
 import io.berth.testing.LocalRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -270,23 +268,7 @@ class RuntimeHandlersIT {
     berthd.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
   }
 
-  /** One HTTP/1.0 GET to the pod's IP (on the test's own bridge), retried until the server listens. */
   private static String httpGet(String ip, int port, String path) {
-    IOException last = null;
-    for (int i = 0; i < 300; i++) {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(ip, port), 2000);
-        s.setSoTimeout(10_000);
-        s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (response.startsWith("HTTP/1.")) {
-          return response;
-        }
-      } catch (IOException e) {
-        last = e;
-      }
-      Cri.sleep(100);
-    }
-    throw new AssertionError("no answer from " + ip + ":" + port, last);
+    return new String(Cri.httpGet(ip, port, path), StandardCharsets.UTF_8);
   }
 }

@@ -141,8 +141,14 @@ public final class Spawn {
         int pid = spawn(a, argv, env, directory, log, writeEnd);
         // Opened again through /proc while this process still holds the write end, so the open cannot block; the
         // stream owns its own descriptor and both raw ends are closed below.
-        InputStream pipe = new FileInputStream("/proc/self/fd/" + readEnd);
-        return new Child(pid, pipe);
+        try {
+          return new Child(pid, new FileInputStream("/proc/self/fd/" + readEnd));
+        } catch (IOException | RuntimeException e) {
+          // nobody could read its answer: the child must not outlive this failure
+          Syscalls.kill(pid, 9);
+          new Child(pid, InputStream.nullInputStream()).reap(Duration.ofSeconds(10));
+          throw e;
+        }
       } finally {
         int ignored = (int) CLOSE.invokeExact(state, readEnd);
         ignored = (int) CLOSE.invokeExact(state, writeEnd);

@@ -28,15 +28,7 @@ final class NetnsPinner {
 
   /** Creates a new network namespace pinned at {@code dir/name}. */
   Path create(String name) {
-    ensureDir();
-    Path pin = dir.resolve(name);
-    try {
-      Files.createFile(pin);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      throw BerthException.alreadyExists("netns pin %s already exists", pin);
-    } catch (IOException e) {
-      throw BerthException.internal(e, "create netns pin %s", pin);
-    }
+    Path pin = newPinFile(name);
     try {
       pinNewNamespace(pin);
     } catch (RuntimeException e) {
@@ -48,6 +40,18 @@ final class NetnsPinner {
 
   /** Pins the existing network namespace {@code nsFile} at {@code dir/name}. */
   Path adopt(String name, Path nsFile) {
+    Path pin = newPinFile(name);
+    try {
+      Syscalls.mount(nsFile.toString(), pin.toString(), "none", Syscalls.MS_BIND, null);
+    } catch (RuntimeException e) {
+      deleteQuietly(pin);
+      throw BerthException.wrap(e, "pin network namespace %s", nsFile);
+    }
+    return pin;
+  }
+
+  /** The empty file a namespace is bind-mounted on; ALREADY_EXISTS when the name is taken. */
+  private Path newPinFile(String name) {
     ensureDir();
     Path pin = dir.resolve(name);
     try {
@@ -56,12 +60,6 @@ final class NetnsPinner {
       throw BerthException.alreadyExists("netns pin %s already exists", pin);
     } catch (IOException e) {
       throw BerthException.internal(e, "create netns pin %s", pin);
-    }
-    try {
-      Syscalls.mount(nsFile.toString(), pin.toString(), "none", Syscalls.MS_BIND, null);
-    } catch (RuntimeException e) {
-      deleteQuietly(pin);
-      throw BerthException.wrap(e, "pin network namespace %s", nsFile);
     }
     return pin;
   }
