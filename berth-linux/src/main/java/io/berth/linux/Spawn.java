@@ -1,8 +1,10 @@
 package io.berth.linux;
 
 import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -14,15 +16,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Starts a program with posix_spawn(3) and hands it a pipe's write end as file descriptor 3, which
- * {@link ProcessBuilder} cannot do. Made for monitors such as conmon that report on an inherited pipe and then
- * daemonize: the child gets stdin from {@code /dev/null}, stdout and stderr appended to a log file, only those four
- * descriptors (everything else berthd holds is closed in the child), default signal handlers and an empty signal
- * mask, and is started directly (no helper process or shell in between).
+ * Starts programs with posix_spawn(3), directly: no helper process or shell in between (the JDK's
+ * {@link ProcessBuilder} starts each child through its {@code jspawnhelper}, an extra exec that costs about a
+ * millisecond on these machines, on every runtime and CNI call of a pod start). Every child gets only the
+ * descriptors named here (everything else berthd holds is closed in it), default signal handlers and an empty
+ * signal mask.
  *
- * <p>The caller reads the pipe and must {@link Child#reap reap} the child: berthd is its parent.
+ * <ul>
+ *   <li>{@link #start}: for monitors such as conmon that report on an inherited pipe and then daemonize. The pipe's
+ *       write end is file descriptor 3 (which {@link ProcessBuilder} cannot do), stdin is {@code /dev/null}, stdout
+ *       and stderr are appended to a log file. The caller reads the pipe and must {@link Child#reap reap} the child.
+ *   <li>{@link #run}: a short command (runtime CLI, CNI plugin) with stdin given, stdout and stderr captured, and a
+ *       deadline after which it and its descendants are killed.
+ * </ul>
  */
 public final class Spawn {
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
@@ -92,6 +102,7 @@ public final class Spawn {
       try (Arena a = Arena.ofConfined()) {
         MemorySegment status = a.allocate(INT);
         MemorySegment state = a.allocate(Libc.CALL_STATE);
+        long pause = 50_000L;
         while (true) {
           int rc = (int) WAITPID.invokeExact(state, pid, status, WNOHANG);
           if (rc == pid) {
@@ -107,7 +118,9 @@ public final class Spawn {
           if (System.nanoTime() > deadline) {
             return OptionalInt.empty();
           }
-          Thread.sleep(1);
+          // Short commands end within a few milliseconds: look often at first, then once a millisecond.
+          Thread.sleep(Duration.ofNanos(pause));
+          pause = Math.min(pause * 2, 1_000_000L);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -126,9 +139,7 @@ public final class Spawn {
   public static Child start(List<String> argv, Map<String, String> env, Path directory, Path log) throws IOException {
     Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(log, "log");
-    if (argv.isEmpty() || !argv.getFirst().startsWith("/")) {
-      throw new IllegalArgumentException("spawn needs an absolute program path: " + argv);
-    }
+    checkArgv(argv);
     try (Arena a = Arena.ofConfined()) {
       MemorySegment fds = a.allocate(INT, 2);
       MemorySegment state = a.allocate(Libc.CALL_STATE);
@@ -160,22 +171,166 @@ public final class Spawn {
     }
   }
 
+  /** What a {@link #run} command did: exit code (128 + signal when killed), output (each capped), deadline hit. */
+  public record Result(int exitCode, byte[] stdout, byte[] stderr, boolean timedOut) {}
+
+  /** How long a descendant left holding the output pipes open may delay a result after the command exited. */
+  private static final Duration OUTPUT_GRACE = Duration.ofSeconds(10);
+  /** Input up to this size fits an empty pipe (64 KiB) and is written without a helper thread. */
+  private static final int INLINE_STDIN = 16 * 1024;
+
+  /**
+   * Runs {@code argv} (its first element an absolute path) in {@code /} with exactly {@code env}: {@code stdin} on
+   * its standard input (closed after), stdout and stderr captured up to {@code maxOutput} bytes each (the rest is
+   * read and dropped). When it has not exited within {@code timeout}, it and its descendants are killed and the
+   * result says so. Its output is what it wrote until it exited, or until {@link #OUTPUT_GRACE} later when a
+   * descendant still holds the pipes.
+   *
+   * @throws IOException when the program cannot be started (missing, not executable: the message says which)
+   * @throws InterruptedException when interrupted while waiting; the command is killed and reaped first
+   */
+  public static Result run(List<String> argv, Map<String, String> env, byte[] stdin, Duration timeout,
+      int maxOutput) throws IOException, InterruptedException {
+    checkArgv(argv);
+    int pid;
+    OutputStream toChild;
+    InputStream stdout;
+    InputStream stderr;
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(Libc.CALL_STATE);
+      // 0/1 stdin read/write end, 2/3 stdout, 4/5 stderr; all close-on-exec until dup2'd into the child.
+      int[] fds = {-1, -1, -1, -1, -1, -1};
+      try {
+        for (int i = 0; i < fds.length; i += 2) {
+          MemorySegment pair = a.allocate(INT, 2);
+          if ((int) PIPE2.invokeExact(state, pair, O_CLOEXEC) != 0) {
+            throw new IOException("pipe2: " + Errno.describe(Libc.errno(state)));
+          }
+          fds[i] = pair.getAtIndex(INT, 0);
+          fds[i + 1] = pair.getAtIndex(INT, 1);
+        }
+        pid = spawn(a, argv, env, Path.of("/"), (arena, actions) -> {
+          check("adddup2 stdin", (int) FA_DUP2.invokeExact(actions, fds[0], 0));
+          check("adddup2 stdout", (int) FA_DUP2.invokeExact(actions, fds[3], 1));
+          check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, fds[5], 2));
+          check("addclosefrom", (int) FA_CLOSEFROM.invokeExact(actions, 3));
+        });
+        // Opened again through /proc while this process holds both ends (no open can block); the streams own their
+        // descriptors and the raw ones are closed below, so the child holds the only other ends.
+        try {
+          toChild = new FileOutputStream("/proc/self/fd/" + fds[1]);
+          stdout = new FileInputStream("/proc/self/fd/" + fds[2]);
+          stderr = new FileInputStream("/proc/self/fd/" + fds[4]);
+        } catch (IOException | RuntimeException e) {
+          killAll(pid);
+          new Child(pid, InputStream.nullInputStream()).reap(OUTPUT_GRACE);
+          throw e;
+        }
+      } finally {
+        for (int fd : fds) {
+          if (fd >= 0) {
+            int ignored = (int) CLOSE.invokeExact(state, fd);
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw Libc.rethrow(t);
+    }
+    Child child = new Child(pid, InputStream.nullInputStream());
+    CompletableFuture<byte[]> out = drain(stdout, maxOutput);
+    CompletableFuture<byte[]> err = drain(stderr, maxOutput);
+    feed(toChild, stdin);
+    OptionalInt exit = child.reap(timeout);
+    boolean timedOut = false;
+    if (exit.isEmpty()) {
+      boolean interrupted = Thread.interrupted();
+      killAll(pid);
+      exit = child.reap(OUTPUT_GRACE);
+      if (interrupted) {
+        throw new InterruptedException("interrupted waiting for " + argv.getFirst());
+      }
+      timedOut = true;
+    }
+    byte[] none = new byte[0];
+    return new Result(exit.orElse(-1), out.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+        .join(), err.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS).join(), timedOut);
+  }
+
+  private static void feed(OutputStream toChild, byte[] stdin) {
+    byte[] data = stdin == null ? new byte[0] : stdin;
+    Runnable write = () -> {
+      try (toChild) {
+        toChild.write(data);
+      } catch (IOException e) {
+        // it exited or closed stdin without reading all: its exit code and output tell why
+      }
+    };
+    if (data.length <= INLINE_STDIN) {
+      write.run();
+    } else {
+      BlockingIo.execute(write);
+    }
+  }
+
+  private static CompletableFuture<byte[]> drain(InputStream in, int max) {
+    return BlockingIo.submit(() -> {
+      try (in) {
+        byte[] data = in.readNBytes(max);
+        in.transferTo(OutputStream.nullOutputStream());
+        return data;
+      } catch (IOException e) {
+        return new byte[0];
+      }
+    });
+  }
+
+  /**
+   * SIGKILL to a command and everything it started. It is stopped first, so it starts nothing more, and its
+   * descendants (found by their parent links, which its death would cut) die before it can see them go.
+   */
+  private static void killAll(int pid) {
+    Syscalls.kill(pid, 19); // SIGSTOP
+    ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
+    Syscalls.kill(pid, 9);
+  }
+
+  private static void checkArgv(List<String> argv) {
+    if (argv.isEmpty() || !argv.getFirst().startsWith("/")) {
+      throw new IllegalArgumentException("spawn needs an absolute program path: " + argv);
+    }
+  }
+
+  /** What a child's descriptors 0, 1, 2 (and more) become: posix_spawn file actions. */
+  @FunctionalInterface
+  private interface Stdio {
+    void add(Arena a, MemorySegment actions) throws Throwable;
+  }
+
   private static int spawn(Arena a, List<String> argv, Map<String, String> env, Path directory, Path log,
       int pipeWriteEnd) throws Throwable {
+    return spawn(a, argv, env, directory, (arena, actions) -> {
+      MemorySegment dev = arena.allocateFrom("/dev/null");
+      MemorySegment logPath = arena.allocateFrom(log.toString());
+      check("addopen stdin", (int) FA_OPEN.invokeExact(actions, 0, dev, O_RDONLY, 0));
+      check("addopen stdout", (int) FA_OPEN.invokeExact(actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0640));
+      check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, 1, 2));
+      // dup2 onto a different number clears close-on-exec; onto the same number glibc clears it explicitly.
+      check("adddup2 pipe", (int) FA_DUP2.invokeExact(actions, pipeWriteEnd, PIPE_FD));
+      check("addclosefrom", (int) FA_CLOSEFROM.invokeExact(actions, PIPE_FD + 1));
+    });
+  }
+
+  private static int spawn(Arena a, List<String> argv, Map<String, String> env, Path directory, Stdio stdio)
+      throws Throwable {
     MemorySegment actions = a.allocate(FILE_ACTIONS_SIZE, 16);
     MemorySegment attr = a.allocate(ATTR_SIZE, 16);
     check("posix_spawn_file_actions_init", (int) FA_INIT.invokeExact(actions));
     try {
       check("posix_spawnattr_init", (int) ATTR_INIT.invokeExact(attr));
       try {
-        MemorySegment dev = a.allocateFrom("/dev/null");
-        MemorySegment logPath = a.allocateFrom(log.toString());
-        check("addopen stdin", (int) FA_OPEN.invokeExact(actions, 0, dev, O_RDONLY, 0));
-        check("addopen stdout", (int) FA_OPEN.invokeExact(actions, 1, logPath, O_WRONLY | O_APPEND | O_CREAT, 0640));
-        check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, 1, 2));
-        // dup2 onto a different number clears close-on-exec; onto the same number glibc clears it explicitly.
-        check("adddup2 pipe", (int) FA_DUP2.invokeExact(actions, pipeWriteEnd, PIPE_FD));
-        check("addclosefrom", (int) FA_CLOSEFROM.invokeExact(actions, PIPE_FD + 1));
+        stdio.add(a, actions);
         check("addchdir", (int) FA_CHDIR.invokeExact(actions, a.allocateFrom(directory.toString())));
 
         MemorySegment none = a.allocate(SIGSET_SIZE, 8);

@@ -102,6 +102,107 @@ class SpawnTest {
     assertThat(openDescriptors()).isEqualTo(before);
   }
 
+  @Test
+  void run_feedsStdin_capturesBothOutputs_andTheExitCode_withExactlyTheGivenEnvironment() throws Exception {
+    Spawn.Result r = Spawn.run(List.of("/bin/sh", "-c", "cat; echo \"$GREETING\" >&2; env | sort; exit 3"), ENV,
+        "from stdin\n".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(10), 1 << 20);
+
+    assertThat(r.exitCode()).isEqualTo(3);
+    assertThat(r.timedOut()).isFalse();
+    String out = new String(r.stdout(), StandardCharsets.UTF_8);
+    assertThat(out).startsWith("from stdin\n").contains("GREETING=hi there\n").doesNotContain("JAVA_HOME", "HOME=");
+    assertThat(new String(r.stderr(), StandardCharsets.UTF_8)).isEqualTo("hi there\n");
+  }
+
+  @Test
+  void run_childHoldsOnlyItsStdio_andALargeInputComesThroughWhole() throws Exception {
+    Spawn.Result fds = Spawn.run(List.of("/bin/sh", "-c", "ls /proc/$$/fd"), ENV, null, Duration.ofSeconds(10), 4096);
+    assertThat(new String(fds.stdout(), StandardCharsets.UTF_8).lines().toList()).containsExactly("0", "1", "2");
+
+    // More than a pipe holds: written beside the reading, or cat and berthd would wait on each other.
+    byte[] big = new byte[3 << 20];
+    new java.util.Random(7).nextBytes(big);
+    Spawn.Result copy = Spawn.run(List.of("/bin/cat"), ENV, big, Duration.ofSeconds(30), 4 << 20);
+    assertThat(copy.exitCode()).isZero();
+    assertThat(copy.stdout()).isEqualTo(big);
+  }
+
+  @Test
+  void run_capsOutput_butReadsItAllSoTheCommandFinishes() throws Exception {
+    Spawn.Result r = Spawn.run(List.of("/bin/sh", "-c", "head -c 5000000 /dev/zero; echo done >&2"), ENV, null,
+        Duration.ofSeconds(30), 1000);
+
+    assertThat(r.exitCode()).isZero();
+    assertThat(r.stdout()).hasSize(1000);
+    assertThat(new String(r.stderr(), StandardCharsets.UTF_8)).isEqualTo("done\n");
+  }
+
+  @Test
+  void run_pastItsDeadline_killsTheCommandAndWhatItStarted() throws Exception {
+    Spawn.Result r = Spawn.run(List.of("/bin/sh", "-c", "sleep 60 & echo $! >&2; wait"), ENV, null,
+        Duration.ofMillis(300), 4096);
+
+    assertThat(r.timedOut()).isTrue();
+    assertThat(r.exitCode()).isEqualTo(128 + 9);
+    int sleeper = Integer.parseInt(new String(r.stderr(), StandardCharsets.UTF_8).strip());
+    // Reparented to an init that may reap lazily: dead means gone or a zombie.
+    Path stat = Path.of("/proc/" + sleeper + "/stat");
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (Files.exists(stat) && !isZombie(stat) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(!Files.exists(stat) || isZombie(stat)).as("the command's child is dead").isTrue();
+  }
+
+  @Test
+  void run_whileCommandsBlockOnTheirOutput_virtualThreadsStillRun() throws Exception {
+    // More waiting commands than carrier threads: their pipe reads must not hold the carriers.
+    int commands = Runtime.getRuntime().availableProcessors() + 2;
+    List<java.util.concurrent.CompletableFuture<Spawn.Result>> running = new java.util.ArrayList<>();
+    for (int i = 0; i < commands; i++) {
+      java.util.concurrent.CompletableFuture<Spawn.Result> f = new java.util.concurrent.CompletableFuture<>();
+      Thread.ofVirtual().start(() -> {
+        try {
+          f.complete(Spawn.run(List.of("/bin/sleep", "3"), ENV, null, Duration.ofSeconds(30), 10));
+        } catch (Exception e) {
+          f.completeExceptionally(e);
+        }
+      });
+      running.add(f);
+    }
+    Thread.sleep(300);
+
+    java.util.concurrent.CompletableFuture<String> probe = new java.util.concurrent.CompletableFuture<>();
+    Thread.ofVirtual().start(() -> probe.complete("ran"));
+
+    assertThat(probe.get(2, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("ran");
+    assertThat(running).as("the commands still run").noneMatch(java.util.concurrent.CompletableFuture::isDone);
+    for (var f : running) {
+      assertThat(f.get(30, java.util.concurrent.TimeUnit.SECONDS).exitCode()).isZero();
+    }
+  }
+
+  @Test
+  void run_missingProgram_failsWithTheReasonAndLeaksNoDescriptor() throws Exception {
+    long before = openDescriptors();
+
+    assertThatThrownBy(() -> Spawn.run(List.of("/nonexistent/runc", "start"), ENV, null, Duration.ofSeconds(5), 10))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("/nonexistent/runc")
+        .hasMessageContaining("no such file");
+
+    assertThat(openDescriptors()).isEqualTo(before);
+  }
+
+  private static boolean isZombie(Path stat) {
+    try {
+      String s = Files.readString(stat);
+      return s.substring(s.lastIndexOf(')') + 2).startsWith("Z");
+    } catch (IOException e) {
+      return false; // gone meanwhile
+    }
+  }
+
   private static long openDescriptors() throws IOException {
     try (var s = Files.list(Path.of("/proc/self/fd"))) {
       return s.count();

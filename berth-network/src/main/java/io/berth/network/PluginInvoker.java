@@ -3,18 +3,16 @@ package io.berth.network;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.core.BerthException;
+import io.berth.linux.Spawn;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,8 +61,7 @@ final class PluginInvoker {
   String invoke(String type, Call call, ObjectNode stdin) {
     Path binary = find(type).orElseThrow(() -> BerthException.unavailable(
         "CNI plugin %s %s: no executable %s in %s", type, call.command(), type, pluginDirs));
-    ProcessBuilder pb = new ProcessBuilder(binary.toString());
-    Map<String, String> env = pb.environment();
+    Map<String, String> env = new HashMap<>(System.getenv());
     env.keySet().removeIf(k -> k.startsWith("CNI_"));
     env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     env.put(CniSpec.CNI_COMMAND, call.command());
@@ -80,40 +77,23 @@ final class PluginInvoker {
       throw BerthException.internal(e, "encode config for CNI plugin %s", type);
     }
     long start = System.nanoTime();
-    Process p;
+    Spawn.Result r;
     try {
-      p = pb.start();
+      // posix_spawn, no JDK helper process: two or three plugin runs are on the path of every pod start.
+      r = Spawn.run(List.of(binary.toAbsolutePath().toString()), env, input, timeout, MAX_OUTPUT);
     } catch (IOException e) {
       throw BerthException.unavailable("CNI plugin %s %s: cannot start %s: %s", type, call.command(), binary,
           e.getMessage());
-    }
-    CompletableFuture<byte[]> out = drain(p.getInputStream());
-    CompletableFuture<byte[]> err = drain(p.getErrorStream());
-    try (OutputStream os = p.getOutputStream()) {
-      os.write(input);
-    } catch (IOException e) {
-      // The plugin may exit without reading stdin; its exit status tells what happened.
-      log.debug("writing stdin of CNI plugin {}: {}", type, e.toString());
-    }
-    int exit;
-    try {
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor();
-        throw BerthException.unavailable("CNI plugin %s %s timed out after %s", type, call.command(), timeout);
-      }
-      exit = p.exitValue();
     } catch (InterruptedException e) {
-      p.destroyForcibly();
       Thread.currentThread().interrupt();
       throw BerthException.cancelled("interrupted while running CNI plugin %s %s", type, call.command());
     }
-    // A child the plugin left behind may hold the pipes open: do not wait for it forever.
-    String stdout = new String(out.completeOnTimeout(new byte[0], 10, TimeUnit.SECONDS).join(),
-        StandardCharsets.UTF_8);
-    String stderr = new String(err.completeOnTimeout(new byte[0], 10, TimeUnit.SECONDS).join(),
-        StandardCharsets.UTF_8).strip();
+    if (r.timedOut()) {
+      throw BerthException.unavailable("CNI plugin %s %s timed out after %s", type, call.command(), timeout);
+    }
+    int exit = r.exitCode();
+    String stdout = new String(r.stdout(), StandardCharsets.UTF_8);
+    String stderr = new String(r.stderr(), StandardCharsets.UTF_8).strip();
     log.debug("CNI plugin {} {} for {} exited {} in {} ms", type, call.command(), call.containerId(), exit,
         (System.nanoTime() - start) / 1_000_000);
     if (!stderr.isEmpty()) {
@@ -148,19 +128,5 @@ final class PluginInvoker {
     }
     return BerthException.unavailable("CNI plugin %s %s failed with exit status %d%s", type, command, exit,
         raw.isEmpty() ? "" : ": " + raw);
-  }
-
-  private static CompletableFuture<byte[]> drain(InputStream in) {
-    CompletableFuture<byte[]> f = new CompletableFuture<>();
-    Thread.ofVirtual().name("cni-plugin-output").start(() -> {
-      try (in) {
-        byte[] data = in.readNBytes(MAX_OUTPUT);
-        in.transferTo(OutputStream.nullOutputStream());
-        f.complete(data);
-      } catch (IOException e) {
-        f.complete(new byte[0]);
-      }
-    });
-    return f;
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.core.BerthException;
 import io.berth.core.ErrorKind;
+import io.berth.linux.BlockingIo;
 import io.berth.linux.SeqPacketSocket;
 import io.berth.linux.Spawn;
 import io.berth.linux.Syscalls;
@@ -146,7 +147,7 @@ final class ConmonRuntime implements OciRuntime {
       throw BerthException.failedPrecondition("cannot start conmon: %s", e.getMessage());
     }
     try {
-      Future<List<String>> reply = readSyncLinesAsync(child.pipe(), 1, id);
+      Future<List<String>> reply = readSyncLinesAsync(child.pipe(), 1);
       try {
         List<String> lines = reply.get(createTimeout.toMillis(), TimeUnit.MILLISECONDS);
         line = lines.isEmpty() ? null : lines.getFirst();
@@ -623,7 +624,7 @@ final class ConmonRuntime implements OciRuntime {
       boolean killedAtTimeout = false;
       Spawn.Child child = Spawn.start(args, CONMON_ENV, dir, dir.resolve("conmon.log"));
       try {
-        Future<List<String>> f = readSyncLinesAsync(child.pipe(), 2, id);
+        Future<List<String>> f = readSyncLinesAsync(child.pipe(), 2);
         Duration guard = seconds > 0 ? Duration.ofSeconds(seconds + 30) : Duration.ofDays(365);
         try {
           if (timeout.isPositive()) {
@@ -700,18 +701,11 @@ final class ConmonRuntime implements OciRuntime {
 
   /**
    * Reads the sync pipe on a thread of its own that nobody joins: should a killed conmon leave a write end open
-   * somewhere, that reader stays blocked, not the call that gave up on it.
+   * somewhere, that reader stays blocked, not the call that gave up on it. A platform thread (see BlockingIo): the
+   * read blocks in the kernel for as long as the runtime takes.
    */
-  private static Future<List<String>> readSyncLinesAsync(InputStream sync, int max, String id) {
-    java.util.concurrent.CompletableFuture<List<String>> reply = new java.util.concurrent.CompletableFuture<>();
-    Thread.ofVirtual().name("conmon-sync-" + id).start(() -> {
-      try {
-        reply.complete(readSyncLines(sync, max));
-      } catch (IOException | RuntimeException e) {
-        reply.completeExceptionally(e);
-      }
-    });
-    return reply;
+  private static Future<List<String>> readSyncLinesAsync(InputStream sync, int max) {
+    return BlockingIo.submit(() -> readSyncLines(sync, max));
   }
 
   /** Up to {@code max} lines from conmon's sync pipe, until its EOF. */
@@ -760,31 +754,30 @@ final class ConmonRuntime implements OciRuntime {
     if (!ProcStat.alive(conmonPid) || !Files.exists(ctl)) {
       throw BerthException.failedPrecondition("container %s has no running conmon", id);
     }
-    try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<?> f = exec.submit(() -> {
-        try (FileOutputStream o = new FileOutputStream(ctl.toFile())) {
-          o.write(message.getBytes(StandardCharsets.US_ASCII));
-        }
-        return null;
-      });
-      try {
-        f.get(5, TimeUnit.SECONDS);
-      } catch (TimeoutException e) {
-        // nobody reads the FIFO: release our blocked open by opening the read end once.
-        Thread.ofVirtual().start(() -> {
-          try (FileInputStream in = new FileInputStream(ctl.toFile())) {
-            in.available();
-          } catch (IOException ignored) {
-            // gone
-          }
-        });
-        throw BerthException.failedPrecondition("conmon of container %s does not read its control FIFO", id);
-      } catch (ExecutionException e) {
-        throw BerthException.internal(e.getCause(), "cannot write to %s", ctl);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw BerthException.cancelled("%s of %s interrupted", what, id);
+    // Opening a FIFO blocks until it has a reader: on a platform thread (see BlockingIo).
+    Future<?> f = BlockingIo.submit(() -> {
+      try (FileOutputStream o = new FileOutputStream(ctl.toFile())) {
+        o.write(message.getBytes(StandardCharsets.US_ASCII));
       }
+      return null;
+    });
+    try {
+      f.get(5, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      // nobody reads the FIFO: release our blocked open by opening the read end once.
+      BlockingIo.execute(() -> {
+        try (FileInputStream in = new FileInputStream(ctl.toFile())) {
+          in.available();
+        } catch (IOException ignored) {
+          // gone
+        }
+      });
+      throw BerthException.failedPrecondition("conmon of container %s does not read its control FIFO", id);
+    } catch (ExecutionException e) {
+      throw BerthException.internal(e.getCause(), "cannot write to %s", ctl);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw BerthException.cancelled("%s of %s interrupted", what, id);
     }
   }
 

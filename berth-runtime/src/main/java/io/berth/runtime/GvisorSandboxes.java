@@ -3,6 +3,7 @@ package io.berth.runtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.core.BerthException;
+import io.berth.linux.BlockingIo;
 import io.berth.linux.Syscalls;
 import io.berth.oci.CriAnnotations;
 import io.berth.oci.RuntimeSpec;
@@ -21,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -172,31 +171,30 @@ final class GvisorSandboxes {
       throw BerthException.failedPrecondition("container %s was started before", id);
     }
     long deadline = System.nanoTime() + timeout.toNanos();
-    try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<?> f = exec.submit(() -> {
-        try (FileOutputStream o = new FileOutputStream(fifo.toFile())) {
-          o.write("start\n".getBytes(StandardCharsets.US_ASCII));
-        }
-        return null;
-      });
-      while (true) {
-        try {
-          f.get(100, TimeUnit.MILLISECONDS);
-          break;
-        } catch (TimeoutException e) {
-          if (!proxyAlive(persist) || System.nanoTime() - deadline > 0) {
-            releaseWriter(fifo);
-            f.cancel(true);
-            throw BerthException.failedPrecondition("container %s: its monitor is gone (%s)", id,
-                proxyAlive(persist) ? "no answer within " + timeout : "exited before start");
-          }
-        } catch (ExecutionException e) {
-          throw BerthException.internal(e.getCause(), "cannot write to %s", fifo);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+    // Opening a FIFO blocks until it has a reader: on a platform thread (see BlockingIo).
+    Future<?> f = BlockingIo.submit(() -> {
+      try (FileOutputStream o = new FileOutputStream(fifo.toFile())) {
+        o.write("start\n".getBytes(StandardCharsets.US_ASCII));
+      }
+      return null;
+    });
+    while (true) {
+      try {
+        f.get(100, TimeUnit.MILLISECONDS);
+        break;
+      } catch (TimeoutException e) {
+        if (!proxyAlive(persist) || System.nanoTime() - deadline > 0) {
           releaseWriter(fifo);
-          throw BerthException.cancelled("start of %s interrupted", id);
+          f.cancel(true);
+          throw BerthException.failedPrecondition("container %s: its monitor is gone (%s)", id,
+              proxyAlive(persist) ? "no answer within " + timeout : "exited before start");
         }
+      } catch (ExecutionException e) {
+        throw BerthException.internal(e.getCause(), "cannot write to %s", fifo);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        releaseWriter(fifo);
+        throw BerthException.cancelled("start of %s interrupted", id);
       }
     }
     ConmonRuntime.deleteQuietly(fifo);
@@ -249,7 +247,7 @@ final class GvisorSandboxes {
 
   /** Lets our blocked open(2) of the FIFO's write end return, by opening the read end once. */
   private static void releaseWriter(Path fifo) {
-    Thread.ofVirtual().start(() -> {
+    BlockingIo.execute(() -> {
       try (FileInputStream in = new FileInputStream(fifo.toFile())) {
         in.available();
       } catch (IOException e) {

@@ -1,21 +1,32 @@
 package io.berth.runtime;
 
 import io.berth.core.BerthException;
+import io.berth.linux.Spawn;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.Map;
 
-/** Runs a short runtime command (state, start, kill, delete, update, list) with a timeout. */
+/**
+ * Runs a short runtime command (state, start, kill, delete, update, list) with a timeout. Started with posix_spawn
+ * ({@link Spawn#run}): no JDK helper process per call, on the path of every container start.
+ */
 final class RuntimeCommand {
   static final int MAX_OUTPUT = 1 << 20;
+  private static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  /** berthd's own environment with a sane PATH, as the runtimes got it through ProcessBuilder before. */
+  private static final Map<String, String> ENV;
+
+  static {
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.put("PATH", PATH);
+    ENV = Map.copyOf(env);
+  }
 
   record Result(int exitCode, String stdout, String stderr) {
     boolean ok() {
@@ -32,45 +43,35 @@ final class RuntimeCommand {
   private RuntimeCommand() {}
 
   static Result run(List<String> command, byte[] stdin, Duration timeout) {
-    Process p;
+    List<String> argv = new ArrayList<>(command);
+    argv.set(0, executable(command.getFirst()));
+    Spawn.Result r;
     try {
-      ProcessBuilder pb = new ProcessBuilder(command);
-      pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-      if (stdin == null) {
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-      }
-      p = pb.start();
+      r = Spawn.run(argv, ENV, stdin, timeout, MAX_OUTPUT);
     } catch (IOException e) {
       throw BerthException.failedPrecondition("cannot run %s: %s", command.getFirst(), e.getMessage());
-    }
-    try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<String> out = exec.submit(() -> readCapped(p.getInputStream()));
-      Future<String> err = exec.submit(() -> readCapped(p.getErrorStream()));
-      if (stdin != null) {
-        try (OutputStream o = p.getOutputStream()) {
-          o.write(stdin);
-        } catch (IOException e) {
-          // the command exited early; its exit code says why
-        }
-      }
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
-        throw BerthException.deadlineExceeded("%s did not finish within %s", String.join(" ", command), timeout);
-      }
-      return new Result(p.exitValue(), out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      p.destroyForcibly();
       throw BerthException.cancelled("interrupted running %s", command.getFirst());
-    } catch (ExecutionException | TimeoutException e) {
-      throw BerthException.internal(e, "cannot read output of %s", command.getFirst());
     }
+    if (r.timedOut()) {
+      throw BerthException.deadlineExceeded("%s did not finish within %s", String.join(" ", command), timeout);
+    }
+    return new Result(r.exitCode(), new String(r.stdout(), StandardCharsets.UTF_8),
+        new String(r.stderr(), StandardCharsets.UTF_8));
   }
 
-  private static String readCapped(InputStream in) throws IOException {
-    byte[] data = in.readNBytes(MAX_OUTPUT);
-    in.transferTo(OutputStream.nullOutputStream());
-    return new String(data, StandardCharsets.UTF_8);
+  /** A bare program name is looked up in PATH, as a shell would; a path is used as it is. */
+  static String executable(String program) {
+    if (program.contains("/")) {
+      return Path.of(program).toAbsolutePath().toString();
+    }
+    for (String dir : PATH.split(":")) {
+      Path p = Path.of(dir, program);
+      if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+        return p.toString();
+      }
+    }
+    throw BerthException.failedPrecondition("cannot run %s: not found in %s", program, PATH);
   }
 }
