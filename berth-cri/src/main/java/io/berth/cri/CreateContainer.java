@@ -20,6 +20,7 @@ import io.berth.linux.Syscalls;
 import io.berth.oci.ContainerRequest;
 import io.berth.oci.ImageConfigView;
 import io.berth.oci.PodUserNamespace;
+import io.berth.oci.RuntimeSpec;
 import io.berth.oci.SandboxInfo;
 import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
@@ -119,8 +120,9 @@ final class CreateContainer {
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
           image.labels());
       String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
-      st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs, handler.options(),
-          targetPid, idmapped)).writeTo(bundle);
+      RuntimeSpec spec = st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs,
+          handler.options(), targetPid, idmapped));
+      spec.writeTo(bundle);
       long specDone = System.nanoTime();
       handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
           config.getStdin(), config.getStdinOnce());
@@ -149,6 +151,7 @@ final class CreateContainer {
               .setNanos(System.nanoTime() - start))
           .build();
       Container container = new Container(record);
+      container.user(StatusViews.user(spec.process().user())); // as written, not read back from the bundle
       st.save(container, record);
       st.containers.put(id, container);
       undo.commit();

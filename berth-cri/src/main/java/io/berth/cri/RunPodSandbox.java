@@ -28,6 +28,9 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,6 +140,23 @@ final class RunPodSandbox {
       t = phase(phases, "netns", t);
       PausePoint.reach("runpod.after-netns");
 
+      // Like CRI-O without an infra container: when containers only share the network, IPC and UTS namespaces,
+      // pinned files hold them and the pod needs no process of its own. A shared PID namespace, pod sysctls or a
+      // sandboxed runtime still get a catatonit infra process.
+      boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
+          && config.getLinux().getSysctlsCount() == 0;
+      // The IPC and UTS namespaces are pinned while the CNI plugins run: neither needs the other, and CNI is most
+      // of a pod's start.
+      CompletableFuture<NamespacePins.Pins> pinning = null;
+      if (infraLess && userns.isEmpty()) {
+        String hostname = Files.readString(files.hostname()).trim();
+        boolean pinIpc = ns.getIpc() != NamespaceMode.NODE;
+        pinning = CompletableFuture.supplyAsync(() -> st.nsPins.pin(id, pinIpc, !hostNetwork, hostname),
+            r -> Thread.ofVirtual().name("ns-pins-" + id).start(r));
+        CompletableFuture<NamespacePins.Pins> pinned = pinning;
+        undo.push("unpin namespaces", () -> unpinOnceDone(pinned, made));
+      }
+
       PodNetwork.PodNetworkStatus net = null;
       if (!hostNetwork) {
         PodNetwork.PodNetworkRequest netReq = networkRequest(id, config, netns);
@@ -146,21 +166,13 @@ final class RunPodSandbox {
       t = phase(phases, "cni", t);
       PausePoint.reach("runpod.after-cni");
 
-      // Like CRI-O without an infra container: when containers only share the network, IPC and UTS namespaces,
-      // pinned files hold them and the pod needs no process of its own. A shared PID namespace, pod sysctls or a
-      // sandboxed runtime still get a catatonit infra process.
-      boolean infraLess = !handler.needsInfra() && ns.getPid() != NamespaceMode.POD
-          && config.getLinux().getSysctlsCount() == 0;
       String infraRootfs = "";
       if (infraLess && userns.isPresent()) {
         t = phase(phases, "namespaces", t); // pinned with the user namespace above
       } else if (infraLess) {
-        String hostname = Files.readString(files.hostname()).trim();
-        pins = st.nsPins.pin(id, ns.getIpc() != NamespaceMode.NODE, !hostNetwork, hostname);
-        NamespacePins.Pins pinned = pins;
-        madePins(made, pinned);
-        undo.push("unpin namespaces", () -> NamespacePins.unpin(pinned));
-        t = phase(phases, "namespaces", t);
+        pins = joinPins(pinning, id);
+        madePins(made, pins);
+        t = phase(phases, "namespaces", t); // only what was left after CNI
       } else {
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
         SandboxInfo info = new SandboxInfo(id, config, 0, netns.map(NetNs::path).orElse(null), files.hostname(),
@@ -241,6 +253,29 @@ final class RunPodSandbox {
     log.warn("sandbox {} ({}): its start failed and could not be fully undone{}; kept NOT_READY so that "
         + "StopPodSandbox and RemovePodSandbox release the rest", id, name, cniLeft ? " (CNI DEL failed)" : "");
     return true;
+  }
+
+  private static NamespacePins.Pins joinPins(CompletableFuture<NamespacePins.Pins> pinning, String id) {
+    try {
+      return pinning.get();
+    } catch (ExecutionException e) {
+      throw BerthException.wrap(e.getCause(), "pin namespaces of %s", id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw BerthException.cancelled("interrupted while pinning namespaces of %s", id);
+    }
+  }
+
+  /** Undo of the pinning: waits for it, then removes what it pinned (a failed pin left nothing). */
+  private static void unpinOnceDone(CompletableFuture<NamespacePins.Pins> pinning, SandboxRecord.Builder made) {
+    NamespacePins.Pins pins;
+    try {
+      pins = pinning.join();
+    } catch (CompletionException | java.util.concurrent.CancellationException e) {
+      return;
+    }
+    madePins(made, pins); // kept in the record should the unpin below fail
+    NamespacePins.unpin(pins);
   }
 
   private static void madePins(SandboxRecord.Builder made, NamespacePins.Pins pins) {

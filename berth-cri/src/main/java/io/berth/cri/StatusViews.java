@@ -89,15 +89,18 @@ final class StatusViews {
     ContainerUser u = c.user();
     if (u == null && !c.record().getBundle().isEmpty()) {
       try {
-        RuntimeSpec.User su = RuntimeSpec.readFrom(Path.of(c.record().getBundle())).process().user();
-        u = ContainerUser.newBuilder().setLinux(LinuxContainerUser.newBuilder().setUid(su.uid()).setGid(su.gid())
-            .addAllSupplementalGroups(su.additionalGids())).build();
+        u = user(RuntimeSpec.readFrom(Path.of(c.record().getBundle())).process().user());
         c.user(u);
       } catch (RuntimeException e) {
         return null;
       }
     }
     return u;
+  }
+
+  static ContainerUser user(RuntimeSpec.User su) {
+    return ContainerUser.newBuilder().setLinux(LinuxContainerUser.newBuilder().setUid(su.uid()).setGid(su.gid())
+        .addAllSupplementalGroups(su.additionalGids())).build();
   }
 
   /**
