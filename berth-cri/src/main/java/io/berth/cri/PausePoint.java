@@ -29,7 +29,12 @@ final class PausePoint {
     log.warn("test pause point {} reached: blocking until killed", point);
     if (MARKER != null && !MARKER.isEmpty()) {
       try {
-        Files.writeString(Path.of(MARKER), point + "\n");
+        // Written aside and renamed: a test polling for the marker never reads it empty.
+        Path marker = Path.of(MARKER);
+        Path partial = marker.resolveSibling(marker.getFileName() + ".partial");
+        Files.writeString(partial, point + "\n");
+        Files.move(partial, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       } catch (IOException e) {
         log.error("cannot write the pause marker {}: {}", MARKER, e.toString());
       }
