@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Starts programs with posix_spawn(3), directly: no helper process or shell in between (the JDK's
@@ -176,6 +178,8 @@ public final class Spawn {
 
   /** How long a descendant left holding the output pipes open may delay a result after the command exited. */
   private static final Duration OUTPUT_GRACE = Duration.ofSeconds(10);
+  /** How often {@link #run} looks at waitpid while the command's output is still open. */
+  private static final long EXIT_LOOK_NANOS = 5_000_000L;
   /** Input up to this size fits an empty pipe (64 KiB) and is written without a helper thread. */
   private static final int INLINE_STDIN = 16 * 1024;
 
@@ -242,10 +246,35 @@ public final class Spawn {
     CompletableFuture<byte[]> out = drain(stdout, maxOutput);
     CompletableFuture<byte[]> err = drain(stderr, maxOutput);
     feed(toChild, stdin);
-    OptionalInt exit = child.reap(timeout);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    // The output ends when the command exits (it holds the only write ends): waiting for that learns of the exit at
+    // once, where polling waitpid would add up to its polling interval. A look at waitpid every few milliseconds
+    // still catches a command that exited while something it started holds its output.
+    CompletableFuture<Void> outputEnded = CompletableFuture.allOf(out, err);
+    OptionalInt exit = OptionalInt.empty();
+    boolean interrupted = false;
+    try {
+      while (exit.isEmpty()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        if (outputEnded.isDone()) {
+          exit = child.reap(Duration.ofNanos(left));
+          break;
+        }
+        try {
+          outputEnded.get(Math.min(left, EXIT_LOOK_NANOS), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+          exit = child.reap(Duration.ZERO);
+        }
+      }
+    } catch (InterruptedException e) {
+      interrupted = true;
+    }
     boolean timedOut = false;
     if (exit.isEmpty()) {
-      boolean interrupted = Thread.interrupted();
+      interrupted |= Thread.interrupted();
       killAll(pid);
       exit = child.reap(OUTPUT_GRACE);
       if (interrupted) {

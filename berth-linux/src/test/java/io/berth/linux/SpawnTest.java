@@ -183,6 +183,19 @@ class SpawnTest {
   }
 
   @Test
+  void run_commandExitsWhileItsChildHoldsTheOutput_returnsWithoutWaitingForTheDeadline() throws Exception {
+    long t0 = System.nanoTime();
+    Spawn.Result r = Spawn.run(List.of("/bin/sh", "-c", "sleep 2 & echo started"), ENV, null, Duration.ofSeconds(120),
+        4096);
+
+    assertThat(r.timedOut()).isFalse();
+    assertThat(r.exitCode()).isZero();
+    assertThat(new String(r.stdout(), StandardCharsets.UTF_8)).isEqualTo("started\n");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("far below the 120 s deadline")
+        .isLessThan(Duration.ofSeconds(30));
+  }
+
+  @Test
   void run_missingProgram_failsWithTheReasonAndLeaksNoDescriptor() throws Exception {
     long before = openDescriptors();
 

@@ -27,6 +27,12 @@ final class ResultCache {
   record Entry(String containerId, String ifName, String netns, String cniArgs, ObjectNode capabilityArgs,
       ConfList list, Optional<JsonNode> result) {}
 
+  private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_DIR =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
+  private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
   private final Path dir;
 
   ResultCache(Path dir) {
@@ -47,10 +53,18 @@ final class ResultCache {
     e.result().ifPresent(r -> o.set("result", r));
     Path target = file(e.containerId(), e.ifName());
     try {
-      Files.createDirectories(target.getParent(),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      Path tmp = Files.createTempFile(target.getParent(), ".tmp-", ".json");
-      Files.write(tmp, CniSpec.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o));
+      if (!Files.isDirectory(target.getParent())) {
+        Files.createDirectories(target.getParent(), PRIVATE_DIR);
+      }
+      // One writer per container and interface: a fixed temporary name (left out by all()) needs no random one.
+      Path tmp = target.resolveSibling(".tmp-" + target.getFileName());
+      try (var ch = Files.newByteChannel(tmp, java.util.EnumSet.of(java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE), PRIVATE_FILE)) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(CniSpec.JSON.writeValueAsBytes(o));
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+      }
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException ex) {
