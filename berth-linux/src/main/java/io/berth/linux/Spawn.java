@@ -196,10 +196,37 @@ public final class Spawn {
   public static Result run(List<String> argv, Map<String, String> env, byte[] stdin, Duration timeout,
       int maxOutput) throws IOException, InterruptedException {
     checkArgv(argv);
-    int pid;
-    OutputStream toChild;
-    InputStream stdout;
-    InputStream stderr;
+    Piped p = startPiped(argv, env);
+    Child child = new Child(p.pid(), InputStream.nullInputStream());
+    CompletableFuture<byte[]> out = drain(p.stdout(), maxOutput);
+    CompletableFuture<byte[]> err = drain(p.stderr(), maxOutput);
+    feed(p.stdin(), stdin);
+    boolean interrupted = false;
+    OptionalInt exit = OptionalInt.empty();
+    try {
+      exit = awaitExit(child, CompletableFuture.allOf(out, err), System.nanoTime() + timeout.toNanos());
+    } catch (InterruptedException e) {
+      interrupted = true;
+    }
+    boolean timedOut = false;
+    if (exit.isEmpty()) {
+      interrupted |= Thread.interrupted();
+      killAll(p.pid());
+      exit = child.reap(OUTPUT_GRACE);
+      if (interrupted) {
+        throw new InterruptedException("interrupted waiting for " + argv.getFirst());
+      }
+      timedOut = true;
+    }
+    byte[] none = new byte[0];
+    return new Result(exit.orElse(-1), out.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+        .join(), err.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS).join(), timedOut);
+  }
+
+  /** A started command and berthd's ends of its three pipes. */
+  private record Piped(int pid, OutputStream stdin, InputStream stdout, InputStream stderr) {}
+
+  private static Piped startPiped(List<String> argv, Map<String, String> env) throws IOException {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment state = a.allocate(Libc.CALL_STATE);
       // 0/1 stdin read/write end, 2/3 stdout, 4/5 stderr; all close-on-exec until dup2'd into the child.
@@ -213,7 +240,7 @@ public final class Spawn {
           fds[i] = pair.getAtIndex(INT, 0);
           fds[i + 1] = pair.getAtIndex(INT, 1);
         }
-        pid = spawn(a, argv, env, Path.of("/"), (arena, actions) -> {
+        int pid = spawn(a, argv, env, Path.of("/"), (arena, actions) -> {
           check("adddup2 stdin", (int) FA_DUP2.invokeExact(actions, fds[0], 0));
           check("adddup2 stdout", (int) FA_DUP2.invokeExact(actions, fds[3], 1));
           check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, fds[5], 2));
@@ -222,9 +249,8 @@ public final class Spawn {
         // Opened again through /proc while this process holds both ends (no open can block); the streams own their
         // descriptors and the raw ones are closed below, so the child holds the only other ends.
         try {
-          toChild = new FileOutputStream("/proc/self/fd/" + fds[1]);
-          stdout = new FileInputStream("/proc/self/fd/" + fds[2]);
-          stderr = new FileInputStream("/proc/self/fd/" + fds[4]);
+          return new Piped(pid, new FileOutputStream("/proc/self/fd/" + fds[1]),
+              new FileInputStream("/proc/self/fd/" + fds[2]), new FileInputStream("/proc/self/fd/" + fds[4]));
         } catch (IOException | RuntimeException e) {
           killAll(pid);
           new Child(pid, InputStream.nullInputStream()).reap(OUTPUT_GRACE);
@@ -242,49 +268,33 @@ public final class Spawn {
     } catch (Throwable t) {
       throw Libc.rethrow(t);
     }
-    Child child = new Child(pid, InputStream.nullInputStream());
-    CompletableFuture<byte[]> out = drain(stdout, maxOutput);
-    CompletableFuture<byte[]> err = drain(stderr, maxOutput);
-    feed(toChild, stdin);
-    long deadline = System.nanoTime() + timeout.toNanos();
-    // The output ends when the command exits (it holds the only write ends): waiting for that learns of the exit at
-    // once, where polling waitpid would add up to its polling interval. A look at waitpid every few milliseconds
-    // still catches a command that exited while something it started holds its output.
-    CompletableFuture<Void> outputEnded = CompletableFuture.allOf(out, err);
-    OptionalInt exit = OptionalInt.empty();
-    boolean interrupted = false;
-    try {
-      while (exit.isEmpty()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        if (outputEnded.isDone()) {
-          exit = child.reap(Duration.ofNanos(left));
-          break;
-        }
-        try {
-          outputEnded.get(Math.min(left, EXIT_LOOK_NANOS), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-          exit = child.reap(Duration.ZERO);
+  }
+
+  /**
+   * Waits until the command exited, at most until {@code deadline}; empty when it still runs then. Its output ends
+   * when it exits (it holds the only write ends): waiting for that learns of the exit at once, where polling waitpid
+   * would add up to its polling interval. A look at waitpid every few milliseconds still catches a command that
+   * exited while something it started holds its output.
+   */
+  private static OptionalInt awaitExit(Child child, CompletableFuture<Void> outputEnded, long deadline)
+      throws InterruptedException {
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return OptionalInt.empty();
+      }
+      if (outputEnded.isDone()) {
+        return child.reap(Duration.ofNanos(left));
+      }
+      try {
+        outputEnded.get(Math.min(left, EXIT_LOOK_NANOS), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        OptionalInt exit = child.reap(Duration.ZERO);
+        if (exit.isPresent()) {
+          return exit;
         }
       }
-    } catch (InterruptedException e) {
-      interrupted = true;
     }
-    boolean timedOut = false;
-    if (exit.isEmpty()) {
-      interrupted |= Thread.interrupted();
-      killAll(pid);
-      exit = child.reap(OUTPUT_GRACE);
-      if (interrupted) {
-        throw new InterruptedException("interrupted waiting for " + argv.getFirst());
-      }
-      timedOut = true;
-    }
-    byte[] none = new byte[0];
-    return new Result(exit.orElse(-1), out.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
-        .join(), err.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS).join(), timedOut);
   }
 
   private static void feed(OutputStream toChild, byte[] stdin) {
