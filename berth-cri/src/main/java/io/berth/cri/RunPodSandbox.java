@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -271,7 +272,7 @@ final class RunPodSandbox {
     NamespacePins.Pins pins;
     try {
       pins = pinning.join();
-    } catch (CompletionException | java.util.concurrent.CancellationException e) {
+    } catch (CompletionException | CancellationException e) {
       return;
     }
     madePins(made, pins); // kept in the record should the unpin below fail
