@@ -248,10 +248,22 @@ public final class Spawn {
         });
         // Opened again through /proc while this process holds both ends (no open can block); the streams own their
         // descriptors and the raw ones are closed below, so the child holds the only other ends.
+        List<java.io.Closeable> opened = new java.util.ArrayList<>(3);
         try {
-          return new Piped(pid, new FileOutputStream("/proc/self/fd/" + fds[1]),
-              new FileInputStream("/proc/self/fd/" + fds[2]), new FileInputStream("/proc/self/fd/" + fds[4]));
+          OutputStream in = new FileOutputStream("/proc/self/fd/" + fds[1]);
+          opened.add(in);
+          InputStream out = new FileInputStream("/proc/self/fd/" + fds[2]);
+          opened.add(out);
+          InputStream err = new FileInputStream("/proc/self/fd/" + fds[4]);
+          return new Piped(pid, in, out, err);
         } catch (IOException | RuntimeException e) {
+          for (java.io.Closeable c : opened) {
+            try {
+              c.close();
+            } catch (IOException suppressed) {
+              e.addSuppressed(suppressed);
+            }
+          }
           killAll(pid);
           new Child(pid, InputStream.nullInputStream()).reap(OUTPUT_GRACE);
           throw e;
