@@ -30,10 +30,16 @@ final class PluginInvoker {
 
   private final List<Path> pluginDirs;
   private final Duration timeout;
+  /** berthd's environment without CNI_* variables, with a PATH: what every call adds its CNI_* to. */
+  private final Map<String, String> baseEnv;
 
   PluginInvoker(List<Path> pluginDirs, Duration timeout) {
     this.pluginDirs = List.copyOf(pluginDirs);
     this.timeout = timeout;
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.keySet().removeIf(k -> k.startsWith("CNI_"));
+    env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    this.baseEnv = Map.copyOf(env);
   }
 
   /** The binary for a plugin type: the first executable {@code dir/type} in the plugin dirs. */
@@ -61,9 +67,7 @@ final class PluginInvoker {
   String invoke(String type, Call call, ObjectNode stdin) {
     Path binary = find(type).orElseThrow(() -> BerthException.unavailable(
         "CNI plugin %s %s: no executable %s in %s", type, call.command(), type, pluginDirs));
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.keySet().removeIf(k -> k.startsWith("CNI_"));
-    env.putIfAbsent("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    Map<String, String> env = new HashMap<>(baseEnv);
     env.put(CniSpec.CNI_COMMAND, call.command());
     env.put(CniSpec.CNI_CONTAINERID, call.containerId());
     env.put(CniSpec.CNI_NETNS, call.netns());

@@ -764,14 +764,7 @@ final class ConmonRuntime implements OciRuntime {
     try {
       f.get(5, TimeUnit.SECONDS);
     } catch (TimeoutException e) {
-      // nobody reads the FIFO: release our blocked open by opening the read end once.
-      BlockingIo.execute(() -> {
-        try (FileInputStream in = new FileInputStream(ctl.toFile())) {
-          in.available();
-        } catch (IOException ignored) {
-          // gone
-        }
-      });
+      releaseFifoWriter(ctl); // nobody reads the FIFO
       throw BerthException.failedPrecondition("conmon of container %s does not read its control FIFO", id);
     } catch (ExecutionException e) {
       throw BerthException.internal(e.getCause(), "cannot write to %s", ctl);
@@ -1022,6 +1015,17 @@ final class ConmonRuntime implements OciRuntime {
       Thread.currentThread().interrupt();
       throw BerthException.cancelled("interrupted");
     }
+  }
+
+  /** Lets our blocked open(2) of a FIFO's write end return, by opening its read end once. */
+  static void releaseFifoWriter(Path fifo) {
+    BlockingIo.execute(() -> {
+      try (FileInputStream in = new FileInputStream(fifo.toFile())) {
+        in.available();
+      } catch (IOException e) {
+        // gone
+      }
+    });
   }
 
   static void deleteQuietly(Path p) {

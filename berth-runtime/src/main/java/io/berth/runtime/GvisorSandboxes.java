@@ -7,7 +7,6 @@ import io.berth.linux.BlockingIo;
 import io.berth.linux.Syscalls;
 import io.berth.oci.CriAnnotations;
 import io.berth.oci.RuntimeSpec;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -184,7 +183,7 @@ final class GvisorSandboxes {
         break;
       } catch (TimeoutException e) {
         if (!proxyAlive(persist) || System.nanoTime() - deadline > 0) {
-          releaseWriter(fifo);
+          ConmonRuntime.releaseFifoWriter(fifo);
           f.cancel(true);
           throw BerthException.failedPrecondition("container %s: its monitor is gone (%s)", id,
               proxyAlive(persist) ? "no answer within " + timeout : "exited before start");
@@ -193,7 +192,7 @@ final class GvisorSandboxes {
         throw BerthException.internal(e.getCause(), "cannot write to %s", fifo);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        releaseWriter(fifo);
+        ConmonRuntime.releaseFifoWriter(fifo);
         throw BerthException.cancelled("start of %s interrupted", id);
       }
     }
@@ -243,17 +242,6 @@ final class GvisorSandboxes {
   private static boolean proxyAlive(Path persist) {
     int pid = proxyPid(persist);
     return pid > 0 && ProcStat.alive(pid);
-  }
-
-  /** Lets our blocked open(2) of the FIFO's write end return, by opening the read end once. */
-  private static void releaseWriter(Path fifo) {
-    BlockingIo.execute(() -> {
-      try (FileInputStream in = new FileInputStream(fifo.toFile())) {
-        in.available();
-      } catch (IOException e) {
-        // gone
-      }
-    });
   }
 
   private static Optional<Integer> readStatus(Path status) {
