@@ -102,6 +102,7 @@ final class SqliteMetadataStore implements MetadataStore {
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create metadata database %s", file);
     }
+    SqliteNativeLibrary.placeIn(file.getParent());
     Connection c;
     try {
       c = DriverManager.getConnection("jdbc:sqlite:" + file);
