@@ -75,7 +75,7 @@ final class ContainerdUnderTest extends DaemonRuntime {
                         runtime_type = "io.containerd.runc.v2"
                         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
                           BinaryName = "/usr/sbin/runc"
-                          Root = "%1$s/runc"
+                          Root = "%1$s/state/runc"
                           SystemdCgroup = false
                     [plugins."io.containerd.grpc.v1.cri".cni]
                       bin_dir = "%4$s"
