@@ -90,6 +90,14 @@ final class RunPodSandbox {
       SandboxRecord.Builder made = creating.toBuilder();
       undo.push("delete sandbox record", () -> kept[0] = keepIfUndoFailed(undo, made, hostNetwork, name));
       PausePoint.reach("runpod.after-record");
+      // The network namespace needs none of the pod's files: it is made while they are written.
+      CompletableFuture<NetNs> netnsCreation = null;
+      if (userns.isEmpty() && !hostNetwork) {
+        netnsCreation = CompletableFuture.supplyAsync(() -> st.network.createNetns(id),
+            r -> Thread.ofVirtual().name("netns-" + id).start(r));
+        CompletableFuture<NetNs> creation = netnsCreation;
+        undo.push("remove netns", () -> removeNetnsOnceDone(creation, made));
+      }
       Files.createDirectories(dir);
       undo.push("remove sandbox dir", () -> Dirs.deleteRecursively(dir));
       Dirs.restrict(dir, rootGid);
@@ -133,10 +141,9 @@ final class RunPodSandbox {
         }
         t = phase(phases, "userns", t);
       } else if (!hostNetwork) {
-        NetNs created = st.network.createNetns(id);
+        NetNs created = join(netnsCreation, "create the network namespace of %s", id);
         netns = Optional.of(created);
         made.setNetnsPath(created.path().toString());
-        undo.push("remove netns", () -> st.network.removeNetns(created));
       }
       t = phase(phases, "netns", t);
       PausePoint.reach("runpod.after-netns");
@@ -171,7 +178,7 @@ final class RunPodSandbox {
       if (infraLess && userns.isPresent()) {
         t = phase(phases, "namespaces", t); // pinned with the user namespace above
       } else if (infraLess) {
-        pins = joinPins(pinning, id);
+        pins = join(pinning, "pin namespaces of %s", id);
         madePins(made, pins);
         t = phase(phases, "namespaces", t); // only what was left after CNI
       } else {
@@ -256,15 +263,28 @@ final class RunPodSandbox {
     return true;
   }
 
-  private static NamespacePins.Pins joinPins(CompletableFuture<NamespacePins.Pins> pinning, String id) {
+  /** The result of a step that ran beside this one; its failure is this one's. */
+  private static <T> T join(CompletableFuture<T> step, String what, String id) {
     try {
-      return pinning.get();
+      return step.get();
     } catch (ExecutionException e) {
-      throw BerthException.wrap(e.getCause(), "pin namespaces of %s", id);
+      throw BerthException.wrap(e.getCause(), what, id);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw BerthException.cancelled("interrupted while pinning namespaces of %s", id);
+      throw BerthException.cancelled("interrupted: " + what, id);
     }
+  }
+
+  /** Undo of the netns creation: waits for it, then removes what it made (a failed creation left nothing). */
+  private void removeNetnsOnceDone(CompletableFuture<NetNs> creation, SandboxRecord.Builder made) {
+    NetNs created;
+    try {
+      created = creation.join();
+    } catch (CompletionException | CancellationException e) {
+      return;
+    }
+    made.setNetnsPath(created.path().toString()); // kept in the record should the removal below fail
+    st.network.removeNetns(created);
   }
 
   /** Undo of the pinning: waits for it, then removes what it pinned (a failed pin left nothing). */
