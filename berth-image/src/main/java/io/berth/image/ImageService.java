@@ -49,6 +49,7 @@ public final class ImageService implements AutoCloseable {
   private final RegistryClient registry;
   private final MetadataStore metadata;
   private final ImagePuller puller;
+  private final ImageViews views = new ImageViews();
   private final ReentrantReadWriteLock gcLock = new ReentrantReadWriteLock();
   private final AtomicBoolean gcRequested = new AtomicBoolean();
   private final AtomicBoolean gcRunning = new AtomicBoolean();
@@ -112,7 +113,7 @@ public final class ImageService implements AutoCloseable {
     gcLock.readLock().lock();
     activePulls.incrementAndGet();
     try {
-      return RecordImageStep.toImage(puller.pull(parsed, creds, listener == null ? PullListener.NONE : listener));
+      return views.of(puller.pull(parsed, creds, listener == null ? PullListener.NONE : listener));
     } catch (BerthException e) {
       throw BerthException.wrap(e, "pull %s", parsed);
     } finally {
@@ -137,7 +138,7 @@ public final class ImageService implements AutoCloseable {
 
   /** All images, ordered by id. */
   public List<Image> list() {
-    return metadata.images().stream().map(RecordImageStep::toImage).toList();
+    return metadata.images().stream().map(views::of).toList();
   }
 
   /**
@@ -146,7 +147,7 @@ public final class ImageService implements AutoCloseable {
    * an ambiguous prefix.
    */
   public Optional<Image> find(String refOrId) {
-    return ImageLookup.find(metadata, refOrId).flatMap(metadata::image).map(RecordImageStep::toImage);
+    return ImageLookup.find(metadata, refOrId).flatMap(metadata::image).map(views::of);
   }
 
   /** Like {@link #find} but NOT_FOUND when absent. */
@@ -179,7 +180,7 @@ public final class ImageService implements AutoCloseable {
         continue;
       }
       if (metadata.deleteImage(r.id())) {
-        removed.add(RecordImageStep.toImage(r));
+        removed.add(views.of(r));
         log.info("pruned image {}", r.id());
       }
     }
@@ -309,7 +310,7 @@ public final class ImageService implements AutoCloseable {
     gcLock.readLock().lock();
     try {
       return new ArchiveImporter(config, content, snapshotter, metadata).importArchive(tar, tagForUnnamed).stream()
-          .map(RecordImageStep::toImage).toList();
+          .map(views::of).toList();
     } finally {
       gcLock.readLock().unlock();
     }

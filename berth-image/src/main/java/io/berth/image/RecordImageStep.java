@@ -41,15 +41,5 @@ final class RecordImageStep {
     return metadata.image(id).orElseThrow();
   }
 
-  /** The CRI view of a stored image. */
-  static Image toImage(ImageRecord r) {
-    Manifests.Config c = Manifests.parseConfig(r.configJson().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-        "config of image " + r.id());
-    List<String> tags = r.names().stream().filter(n -> !n.contains("@")).toList();
-    List<String> digests = r.names().stream().filter(n -> n.contains("@")).toList();
-    return new Image(r.id(), tags, digests, r.size(), c.user(), c.env(), c.entrypoint(), c.cmd(), c.workingDir(),
-        c.volumes(), c.stopSignal(), c.labels(), c.exposedPorts(), c.os(), c.architecture(), c.created(),
-        r.layers().stream().map(LayerRecord::chainId).toList(), r.layers().stream().map(LayerRecord::diffId).toList(),
-        r.manifestDigest(), r.pinned(), r.configJson());
-  }
+
 }
