@@ -222,7 +222,8 @@ final class OverlaySnapshotter implements Snapshotter {
       boolean done = false;
       try {
         Files.createDirectory(tmp);
-        for (String d : List.of("upper", "work", "merged")) {
+        // No "merged" dir: the caller mounts the snapshot where it wants it (a container's bundle).
+        for (String d : List.of("upper", "work")) {
           Files.createDirectory(tmp.resolve(d));
           Files.setAttribute(tmp.resolve(d), "unix:mode", d.equals("work") ? 0700 : 0755);
         }

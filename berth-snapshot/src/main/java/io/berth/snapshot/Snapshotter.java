@@ -29,7 +29,7 @@ public interface Snapshotter {
 
   /**
    * Opens (creating if needed) an overlayfs snapshotter: layers in {@code root/layers/<chainId-hex>/fs}, active
-   * snapshots in {@code root/active/<key>/{upper,work,merged}}. Sweeps leftovers in {@code root/tmp}.
+   * snapshots in {@code root/active/<key>/{upper,work}}. Sweeps leftovers in {@code root/tmp}.
    */
   static Snapshotter overlay(Path root) {
     return OverlaySnapshotter.open(root);

@@ -165,7 +165,7 @@ class OverlaySnapshotterTest {
         "upperdir=" + home.resolve("upper"),
         "workdir=" + home.resolve("work"));
     assertThat(home.resolve("upper")).isEmptyDirectory();
-    assertThat(home.resolve("merged")).isDirectory();
+    assertThat(home.resolve("work")).isEmptyDirectory();
     assertThat(snapshotter.active()).containsExactly("c1");
   }
 
