@@ -3,6 +3,9 @@ package io.berth.bench;
 import io.berth.cri.api.ContainerConfig;
 import io.berth.cri.api.ContainerMetadata;
 import io.berth.cri.api.ImageSpec;
+import io.berth.cri.api.LinuxContainerConfig;
+import io.berth.cri.api.LinuxContainerResources;
+import io.berth.cri.api.LinuxContainerSecurityContext;
 import io.berth.cri.api.LinuxPodSandboxConfig;
 import io.berth.cri.api.LinuxSandboxSecurityContext;
 import io.berth.cri.api.NamespaceMode;
@@ -12,6 +15,7 @@ import io.berth.cri.api.PodSandboxMetadata;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -50,6 +54,19 @@ final class PodSpecs {
                 .build();
     }
 
+    /** The kubelet's default masked and read-only paths (pkg/securitycontext), sent for every unprivileged container. */
+    static final List<String> KUBELET_MASKED_PATHS = List.of("/proc/asound", "/proc/acpi", "/proc/kcore",
+            "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+            "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap");
+    static final List<String> KUBELET_READONLY_PATHS = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger");
+
+    /**
+     * What the kubelet sends for a best-effort container: its namespaces (its own PID namespace, the pod's network
+     * and IPC), the default masked and read-only paths, and the resources of a best-effort pod. A runtime applies
+     * what it is given: containerd masks nothing it is not sent, so a bare config would have it skip work that
+     * every real pod asks for.
+     */
     static ContainerConfig sleeper(String image) {
         return ContainerConfig.newBuilder()
                 .setMetadata(ContainerMetadata.newBuilder().setName("sleep").setAttempt(0))
@@ -57,6 +74,15 @@ final class PodSpecs {
                 .addCommand("sleep")
                 .addArgs("3600")
                 .setLogPath("sleep.log")
+                .setLinux(LinuxContainerConfig.newBuilder()
+                        .setResources(LinuxContainerResources.newBuilder().setCpuShares(2).setOomScoreAdj(1000))
+                        .setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+                                .setNamespaceOptions(NamespaceOption.newBuilder()
+                                        .setNetwork(NamespaceMode.POD)
+                                        .setPid(NamespaceMode.CONTAINER)
+                                        .setIpc(NamespaceMode.POD))
+                                .addAllMaskedPaths(KUBELET_MASKED_PATHS)
+                                .addAllReadonlyPaths(KUBELET_READONLY_PATHS)))
                 .build();
     }
 }
