@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,6 +77,8 @@ final class SqliteMetadataStore implements MetadataStore {
   private final Path file;
   private final Connection conn;
   private final ReentrantLock lock = new ReentrantLock();
+  /** Compiled write statements by their SQL (see {@link #update}); guarded by {@link #lock}. */
+  private final Map<String, PreparedStatement> writes = new HashMap<>();
   private boolean closed;
 
   private SqliteMetadataStore(Path file, Connection conn) {
@@ -441,13 +444,22 @@ final class SqliteMetadataStore implements MetadataStore {
     return out;
   }
 
-  private static int update(Connection c, String sql, String... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        ps.setString(i + 1, args[i]);
-      }
-      return ps.executeUpdate();
+  /**
+   * A write, its statement compiled once per store: a pod start writes its records five times, and compiling the
+   * statement was most of a write's cost until the JIT got to it. Runs under {@link #lock}, as every use of the
+   * connection does.
+   */
+  private int update(Connection c, String sql, String... args) throws SQLException {
+    PreparedStatement ps = writes.get(sql);
+    if (ps == null) {
+      ps = c.prepareStatement(sql);
+      writes.put(sql, ps);
     }
+    ps.clearParameters();
+    for (int i = 0; i < args.length; i++) {
+      ps.setString(i + 1, args[i]);
+    }
+    return ps.executeUpdate();
   }
 
   // ---------------------------------------------------------------- key/value
@@ -582,6 +594,10 @@ final class SqliteMetadataStore implements MetadataStore {
         return;
       }
       closed = true;
+      for (PreparedStatement ps : writes.values()) {
+        ps.close();
+      }
+      writes.clear();
       conn.close();
     } catch (SQLException e) {
       log.warn("closing metadata database {}: {}", file, e.toString());

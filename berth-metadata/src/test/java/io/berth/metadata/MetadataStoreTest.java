@@ -199,6 +199,31 @@ class MetadataStoreTest {
   }
 
   @Test
+  void putSandbox_afterARefusedWrite_theNextWritesLand() {
+    store.putSandbox(new SandboxRecord("s1", "pod-a", "{}"));
+    assertThatThrownBy(() -> store.putSandbox(new SandboxRecord("s2", "pod-a", "{}")))
+        .isInstanceOf(BerthException.class);
+
+    store.putSandbox(new SandboxRecord("s2", "pod-b", "{\"n\":2}"));
+    store.putSandbox(new SandboxRecord("s1", "pod-a", "{\"n\":1}"));
+
+    assertThat(store.sandboxes()).containsExactly(new SandboxRecord("s1", "pod-a", "{\"n\":1}"),
+        new SandboxRecord("s2", "pod-b", "{\"n\":2}"));
+  }
+
+  @Test
+  void writes_afterClose_failPreconditionAndReopenSeesThem() {
+    store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", "{}"));
+    store.close();
+    assertThatThrownBy(() -> store.putContainer(new ContainerRecord("c2", "s1", "ctr-b", "{}")))
+        .isInstanceOfSatisfying(BerthException.class,
+            e -> assertThat(e.kind()).isEqualTo(ErrorKind.FAILED_PRECONDITION));
+
+    store = MetadataStore.open(db);
+    assertThat(store.containers()).extracting(ContainerRecord::id).containsExactly("c1");
+  }
+
+  @Test
   void containers_putGetListBySandboxDelete() {
     store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", "{}"));
     store.putContainer(new ContainerRecord("c2", "s2", "ctr-b", "{}"));
