@@ -2,17 +2,18 @@ package io.berth.metadata;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URL;
+import java.net.URLConnection;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteJDBCLoader;
 import org.sqlite.util.LibraryLoaderUtil;
 
 /**
@@ -20,7 +21,7 @@ import org.sqlite.util.LibraryLoaderUtil;
  * new random name on every start and deletes it only at a clean JVM exit: each daemon that is killed (a node crash,
  * an OOM kill, a SIGKILL after a stop timeout) leaves a 1 MiB file behind, and a world-writable directory is a poor
  * place to load native code from. Instead it is copied once into berthd's own metadata directory (mode 0700), named
- * after its content, and sqlite-jdbc is pointed at it.
+ * after sqlite-jdbc's version, and sqlite-jdbc is pointed at it.
  */
 final class SqliteNativeLibrary {
   private static final Logger log = LoggerFactory.getLogger(SqliteNativeLibrary.class);
@@ -50,23 +51,26 @@ final class SqliteNativeLibrary {
     }
   }
 
-  /** The library's copy in {@code dir}, made unless already there; empty when the jar has none for this platform. */
+  /**
+   * The library's copy in {@code dir}, made unless already there; empty when the jar has none for this platform. The
+   * copy is named after sqlite-jdbc's version and checked by size against the jar's entry, so a start that finds it
+   * reads nothing (reading and hashing the 1 MiB library took 80-100 ms of a cold start).
+   */
   static Optional<Path> copyInto(Path dir) throws IOException {
     String resource = LibraryLoaderUtil.getNativeLibResourcePath() + "/" + LibraryLoaderUtil.getNativeLibName();
-    byte[] lib;
-    try (InputStream in = SqliteNativeLibrary.class.getResourceAsStream(resource)) {
-      if (in == null) {
-        return Optional.empty();
-      }
-      lib = in.readAllBytes();
+    URL url = SqliteNativeLibrary.class.getResource(resource);
+    if (url == null) {
+      return Optional.empty();
     }
-    String name = PREFIX + sha256(lib).substring(0, 16) + ".so";
+    String name = PREFIX + SQLiteJDBCLoader.getVersion().replaceAll("[^0-9A-Za-z._-]", "_") + ".so";
     Path target = dir.resolve(name);
-    if (!Files.isRegularFile(target) || Files.size(target) != lib.length) {
+    URLConnection entry = url.openConnection();
+    if (!Files.isRegularFile(target) || Files.size(target) != entry.getContentLengthLong()) {
       Path tmp = Files.createTempFile(dir, ".tmp-" + PREFIX, ".so",
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      try {
-        Files.write(tmp, lib);
+      try (InputStream in = entry.getInputStream(); OutputStream out = Files.newOutputStream(tmp)) {
+        in.transferTo(out);
+        out.close();
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } finally {
         Files.deleteIfExists(tmp);
@@ -84,14 +88,6 @@ final class SqliteNativeLibrary {
           Files.deleteIfExists(p);
         }
       }
-    }
-  }
-
-  private static String sha256(byte[] data) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }
