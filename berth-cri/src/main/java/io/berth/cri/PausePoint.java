@@ -3,6 +3,7 @@ package io.berth.cri;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,8 +34,7 @@ final class PausePoint {
         Path marker = Path.of(MARKER);
         Path partial = marker.resolveSibling(marker.getFileName() + ".partial");
         Files.writeString(partial, point + "\n");
-        Files.move(partial, marker, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(partial, marker, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (IOException e) {
         log.error("cannot write the pause marker {}: {}", MARKER, e.toString());
       }

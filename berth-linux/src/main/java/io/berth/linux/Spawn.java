@@ -1,5 +1,6 @@
 package io.berth.linux;
 
+import java.io.Closeable;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -248,7 +250,7 @@ public final class Spawn {
         });
         // Opened again through /proc while this process holds both ends (no open can block); the streams own their
         // descriptors and the raw ones are closed below, so the child holds the only other ends.
-        List<java.io.Closeable> opened = new java.util.ArrayList<>(3);
+        List<Closeable> opened = new ArrayList<>(3);
         try {
           OutputStream in = new FileOutputStream("/proc/self/fd/" + fds[1]);
           opened.add(in);
@@ -257,7 +259,7 @@ public final class Spawn {
           InputStream err = new FileInputStream("/proc/self/fd/" + fds[4]);
           return new Piped(pid, in, out, err);
         } catch (IOException | RuntimeException e) {
-          for (java.io.Closeable c : opened) {
+          for (Closeable c : opened) {
             try {
               c.close();
             } catch (IOException suppressed) {

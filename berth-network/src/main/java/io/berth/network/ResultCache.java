@@ -4,13 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.core.BerthException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -27,10 +31,10 @@ final class ResultCache {
   record Entry(String containerId, String ifName, String netns, String cniArgs, ObjectNode capabilityArgs,
       ConfList list, Optional<JsonNode> result) {}
 
-  private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_DIR =
+  private static final FileAttribute<?> PRIVATE_DIR =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
-  private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_FILE =
+  private static final FileAttribute<?> PRIVATE_FILE =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
   private final Path dir;
@@ -58,9 +62,9 @@ final class ResultCache {
       }
       // One writer per container and interface: a fixed temporary name (left out by all()) needs no random one.
       Path tmp = target.resolveSibling(".tmp-" + target.getFileName());
-      try (var ch = Files.newByteChannel(tmp, java.util.EnumSet.of(java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE), PRIVATE_FILE)) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(CniSpec.JSON.writeValueAsBytes(o));
+      try (var ch = Files.newByteChannel(tmp, EnumSet.of(StandardOpenOption.CREATE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), PRIVATE_FILE)) {
+        ByteBuffer b = ByteBuffer.wrap(CniSpec.JSON.writeValueAsBytes(o));
         while (b.hasRemaining()) {
           ch.write(b);
         }
