@@ -39,13 +39,18 @@ public record Digest(String algorithm, String hex) implements Comparable<Digest>
     return new Digest(s.substring(0, colon), s.substring(colon + 1));
   }
 
+  /** True if {@link #parse} accepts {@code s}; without an exception, as image lookups ask it of every reference. */
   public static boolean isDigest(String s) {
-    try {
-      parse(s);
-      return true;
-    } catch (BerthException e) {
+    int colon = s == null ? -1 : s.indexOf(':');
+    if (colon <= 0) {
       return false;
     }
+    String hex = s.substring(colon + 1);
+    return switch (s.substring(0, colon)) {
+      case "sha256" -> SHA256.matcher(hex).matches();
+      case "sha512" -> SHA512.matcher(hex).matches();
+      default -> false;
+    };
   }
 
   public static Digest sha256(byte[] data) {

@@ -20,6 +20,7 @@ import io.berth.snapshot.Snapshotter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -149,7 +150,8 @@ class RecoveryTest {
   @Test
   void recover_unreadableRecord_setAsideAndWhatItsIdNamesUntouched() throws Exception {
     String bad = Ids.newId();
-    store.putSandbox(new io.berth.metadata.SandboxRecord(bad, "bad_ns_uid_0", "{\"id\": 17, not json"));
+    store.putSandbox(new io.berth.metadata.SandboxRecord(bad, "bad_ns_uid_0", 
+        "{\"id\": 17, not json".getBytes(StandardCharsets.UTF_8)));
     Files.createDirectories(st.sandboxDir(bad));
     Path pin = Files.createFile(Files.createDirectories(state.resolve("ns")).resolve(bad + "-uts"));
     runtime.ids.add(bad);

@@ -19,9 +19,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Starts programs with posix_spawn(3), directly: no helper process or shell in between (the JDK's
@@ -292,6 +291,10 @@ public final class Spawn {
    */
   private static OptionalInt awaitExit(Child child, CompletableFuture<Void> outputEnded, long deadline)
       throws InterruptedException {
+    // Parked rather than blocked in a timed get: that throws a TimeoutException at every look (a stack trace each,
+    // several per CNI plugin call), the largest share of the JDK runtime's CPU in berthd's pod start.
+    Thread waiter = Thread.currentThread();
+    outputEnded.whenComplete((ignored, error) -> LockSupport.unpark(waiter));
     while (true) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
@@ -300,9 +303,11 @@ public final class Spawn {
       if (outputEnded.isDone()) {
         return child.reap(Duration.ofNanos(left));
       }
-      try {
-        outputEnded.get(Math.min(left, EXIT_LOOK_NANOS), TimeUnit.NANOSECONDS);
-      } catch (TimeoutException | ExecutionException e) {
+      LockSupport.parkNanos(Math.min(left, EXIT_LOOK_NANOS));
+      if (Thread.interrupted()) {
+        throw new InterruptedException();
+      }
+      if (!outputEnded.isDone()) {
         OptionalInt exit = child.reap(Duration.ZERO);
         if (exit.isPresent()) {
           return exit;

@@ -52,6 +52,10 @@ class MetadataStoreTest {
         layers, List.of(names));
   }
 
+  private static byte[] b(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Test
   void open_newDatabase_isWalWithPrivateModesAndCurrentSchema() throws Exception {
     store.putValue("k", "v"); // forces the WAL file into existence
@@ -77,6 +81,40 @@ class MetadataStoreTest {
     assertThatThrownBy(() -> MetadataStore.open(db))
         .isInstanceOfSatisfying(BerthException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.FAILED_PRECONDITION))
         .hasMessageContaining("999");
+  }
+
+  @Test
+  void open_schemaOneDatabase_keepsSandboxAndContainerJsonAsTheirBytes() throws Exception {
+    store.close();
+    Files.delete(db);
+    Files.deleteIfExists(Path.of(db + "-wal"));
+    Files.deleteIfExists(Path.of(db + "-shm"));
+    try (var c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE schema_version(version INTEGER NOT NULL)");
+      st.execute("INSERT INTO schema_version(version) VALUES (0)");
+      for (String sql : SqliteMetadataStore.MIGRATIONS.getFirst()) {
+        st.execute(sql);
+      }
+      st.execute("UPDATE schema_version SET version = 1");
+      st.execute("INSERT INTO sandboxes VALUES ('s1', 'pod-a', '{\"state\":1}')");
+      st.execute("INSERT INTO containers VALUES ('c1', 's1', 'ctr-a', '{\"é\":2}')");
+    }
+    store = MetadataStore.open(db);
+    assertThat(store.schemaVersion()).isEqualTo(2);
+    assertThat(store.sandboxes()).containsExactly(new SandboxRecord("s1", "pod-a", b("{\"state\":1}")));
+    assertThat(store.containers()).containsExactly(new ContainerRecord("c1", "s1", "ctr-a", b("{\"é\":2}")));
+  }
+
+  @Test
+  void putSandbox_binaryData_roundTripsEveryByte() {
+    byte[] all = new byte[256];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = (byte) i;
+    }
+    store.putSandbox(new SandboxRecord("s1", "pod-a", all));
+    store.close();
+    store = MetadataStore.open(db);
+    assertThat(store.sandbox("s1")).contains(new SandboxRecord("s1", "pod-a", all));
   }
 
   @Test
@@ -179,10 +217,10 @@ class MetadataStoreTest {
 
   @Test
   void sandboxes_putGetListDelete() {
-    store.putSandbox(new SandboxRecord("s1", "pod-a", "{}"));
-    store.putSandbox(new SandboxRecord("s1", "pod-a", "{\"state\":1}"));
-    store.putSandbox(new SandboxRecord("s2", "pod-b", "{}"));
-    assertThat(store.sandbox("s1")).contains(new SandboxRecord("s1", "pod-a", "{\"state\":1}"));
+    store.putSandbox(new SandboxRecord("s1", "pod-a", b("{}")));
+    store.putSandbox(new SandboxRecord("s1", "pod-a", b("{\"state\":1}")));
+    store.putSandbox(new SandboxRecord("s2", "pod-b", b("{}")));
+    assertThat(store.sandbox("s1")).contains(new SandboxRecord("s1", "pod-a", b("{\"state\":1}")));
     assertThat(store.sandboxes()).extracting(SandboxRecord::id).containsExactly("s1", "s2");
     assertThat(store.deleteSandbox("s1")).isTrue();
     assertThat(store.deleteSandbox("s1")).isFalse();
@@ -191,8 +229,8 @@ class MetadataStoreTest {
 
   @Test
   void putSandbox_nameHeldByOtherId_alreadyExistsAndNothingChanges() {
-    store.putSandbox(new SandboxRecord("s1", "pod-a", "{}"));
-    assertThatThrownBy(() -> store.putSandbox(new SandboxRecord("s2", "pod-a", "{}")))
+    store.putSandbox(new SandboxRecord("s1", "pod-a", b("{}")));
+    assertThatThrownBy(() -> store.putSandbox(new SandboxRecord("s2", "pod-a", b("{}"))))
         .isInstanceOfSatisfying(BerthException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS))
         .hasMessageContaining("pod-a");
     assertThat(store.sandboxes()).extracting(SandboxRecord::id).containsExactly("s1");
@@ -200,22 +238,22 @@ class MetadataStoreTest {
 
   @Test
   void putSandbox_afterARefusedWrite_theNextWritesLand() {
-    store.putSandbox(new SandboxRecord("s1", "pod-a", "{}"));
-    assertThatThrownBy(() -> store.putSandbox(new SandboxRecord("s2", "pod-a", "{}")))
+    store.putSandbox(new SandboxRecord("s1", "pod-a", b("{}")));
+    assertThatThrownBy(() -> store.putSandbox(new SandboxRecord("s2", "pod-a", b("{}"))))
         .isInstanceOf(BerthException.class);
 
-    store.putSandbox(new SandboxRecord("s2", "pod-b", "{\"n\":2}"));
-    store.putSandbox(new SandboxRecord("s1", "pod-a", "{\"n\":1}"));
+    store.putSandbox(new SandboxRecord("s2", "pod-b", b("{\"n\":2}")));
+    store.putSandbox(new SandboxRecord("s1", "pod-a", b("{\"n\":1}")));
 
-    assertThat(store.sandboxes()).containsExactly(new SandboxRecord("s1", "pod-a", "{\"n\":1}"),
-        new SandboxRecord("s2", "pod-b", "{\"n\":2}"));
+    assertThat(store.sandboxes()).containsExactly(new SandboxRecord("s1", "pod-a", b("{\"n\":1}")),
+        new SandboxRecord("s2", "pod-b", b("{\"n\":2}")));
   }
 
   @Test
   void writes_afterClose_failPreconditionAndReopenSeesThem() {
-    store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", "{}"));
+    store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", b("{}")));
     store.close();
-    assertThatThrownBy(() -> store.putContainer(new ContainerRecord("c2", "s1", "ctr-b", "{}")))
+    assertThatThrownBy(() -> store.putContainer(new ContainerRecord("c2", "s1", "ctr-b", b("{}"))))
         .isInstanceOfSatisfying(BerthException.class,
             e -> assertThat(e.kind()).isEqualTo(ErrorKind.FAILED_PRECONDITION));
 
@@ -225,15 +263,15 @@ class MetadataStoreTest {
 
   @Test
   void containers_putGetListBySandboxDelete() {
-    store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", "{}"));
-    store.putContainer(new ContainerRecord("c2", "s2", "ctr-b", "{}"));
+    store.putContainer(new ContainerRecord("c1", "s1", "ctr-a", b("{}")));
+    store.putContainer(new ContainerRecord("c2", "s2", "ctr-b", b("{}")));
     assertThat(store.containersOf("s1")).extracting(ContainerRecord::id).containsExactly("c1");
     assertThat(store.containers()).hasSize(2);
-    assertThatThrownBy(() -> store.putContainer(new ContainerRecord("c3", "s1", "ctr-b", "{}")))
+    assertThatThrownBy(() -> store.putContainer(new ContainerRecord("c3", "s1", "ctr-b", b("{}"))))
         .isInstanceOfSatisfying(BerthException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS));
     assertThat(store.deleteContainer("c1")).isTrue();
     assertThat(store.container("c1")).isEmpty();
-    assertThat(store.container("c2")).contains(new ContainerRecord("c2", "s2", "ctr-b", "{}"));
+    assertThat(store.container("c2")).contains(new ContainerRecord("c2", "s2", "ctr-b", b("{}")));
   }
 
   @Test
