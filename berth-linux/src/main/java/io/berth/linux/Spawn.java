@@ -1,6 +1,6 @@
 package io.berth.linux;
 
-import java.io.Closeable;
+import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -19,8 +20,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Starts programs with posix_spawn(3), directly: no helper process or shell in between (the JDK's
@@ -60,10 +62,19 @@ public final class Spawn {
   private static final int WNOHANG = 1;
   private static final int EINTR = 4;
   private static final int ECHILD = 10;
+  private static final int EAGAIN = 11;
+  private static final int POLLIN = 0x1;
+  private static final long SYS_PIDFD_OPEN = 434; // the same number on x86_64 and aarch64
+  private static final long READ_CHUNK = 64 * 1024;
 
   private static final MethodHandle PIPE2 = Libc.bind("pipe2", FunctionDescriptor.of(INT, ADDR, INT));
   private static final MethodHandle CLOSE = Libc.bind("close", FunctionDescriptor.of(INT, INT));
   private static final MethodHandle WAITPID = Libc.bind("waitpid", FunctionDescriptor.of(INT, INT, ADDR, INT));
+  private static final MethodHandle POLL = Libc.bind("poll", FunctionDescriptor.of(INT, ADDR, ValueLayout.JAVA_LONG, INT));
+  private static final MethodHandle READ =
+      Libc.bind("read", FunctionDescriptor.of(ValueLayout.JAVA_LONG, INT, ADDR, ValueLayout.JAVA_LONG));
+  private static final MethodHandle PIDFD_OPEN = Libc.bind("syscall", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+      ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.firstVariadicArg(1));
   // The posix_spawn family returns an error number instead of setting errno.
   private static final MethodHandle FA_INIT =
       Libc.bindPlain("posix_spawn_file_actions_init", FunctionDescriptor.of(INT, ADDR));
@@ -198,34 +209,172 @@ public final class Spawn {
       int maxOutput) throws IOException, InterruptedException {
     checkArgv(argv);
     Piped p = startPiped(argv, env);
-    Child child = new Child(p.pid(), InputStream.nullInputStream());
-    CompletableFuture<byte[]> out = drain(p.stdout(), maxOutput);
-    CompletableFuture<byte[]> err = drain(p.stderr(), maxOutput);
+    // One platform thread per command reads both outputs and learns of the exit in the same poll(2), on a pidfd:
+    // the caller is woken once, when all is known. Two readers and a caller looking at waitpid took twice the
+    // wakeups, each of which costs on these VMs about as much as the command's own start.
+    long deadline = System.nanoTime() + timeout.toNanos();
+    CompletableFuture<Result> done = BlockingIo.submit(() -> collect(p, maxOutput, deadline));
     feed(p.stdin(), stdin);
-    boolean interrupted = false;
-    OptionalInt exit = OptionalInt.empty();
     try {
-      exit = awaitExit(child, CompletableFuture.allOf(out, err), System.nanoTime() + timeout.toNanos());
+      return done.get();
     } catch (InterruptedException e) {
-      interrupted = true;
-    }
-    boolean timedOut = false;
-    if (exit.isEmpty()) {
-      interrupted |= Thread.interrupted();
       killAll(p.pid());
-      exit = child.reap(OUTPUT_GRACE);
-      if (interrupted) {
-        throw new InterruptedException("interrupted waiting for " + argv.getFirst());
+      try {
+        done.get(OUTPUT_GRACE.toMillis() * 2, TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException | InterruptedException ignored) {
+        // reaped or not, the interruption is what the caller hears about
       }
-      timedOut = true;
+      throw new InterruptedException("interrupted waiting for " + argv.getFirst());
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
     }
-    byte[] none = new byte[0];
-    return new Result(exit.orElse(-1), out.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
-        .join(), err.completeOnTimeout(none, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS).join(), timedOut);
   }
 
-  /** A started command and berthd's ends of its three pipes. */
-  private record Piped(int pid, OutputStream stdin, InputStream stdout, InputStream stderr) {}
+  /**
+   * Reads stdout and stderr until both end, reaps the command when its pidfd says it exited, kills it and its
+   * descendants at the deadline. A descendant still holding the pipes after the command exited delays the result by
+   * at most {@link #OUTPUT_GRACE}. Closes the output pipes.
+   */
+  private static Result collect(Piped p, int maxOutput, long deadline) {
+    Output out = new Output(p.stdout(), maxOutput);
+    Output err = new Output(p.stderr(), maxOutput);
+    int pidfd = pidfdOpen(p.pid());
+    Child child = new Child(p.pid(), InputStream.nullInputStream());
+    OptionalInt exit = OptionalInt.empty();
+    boolean timedOut = false;
+    long graceEnd = Long.MAX_VALUE;
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment pollfds = a.allocate(INT, 6); // three struct pollfd: fd, then events and revents as shorts
+      MemorySegment buf = a.allocate(READ_CHUNK);
+      MemorySegment state = a.allocate(Libc.CALL_STATE);
+      Output[] polled = new Output[3];
+      while (!(exit.isPresent() && out.ended && err.ended)) {
+        long now = System.nanoTime();
+        if (exit.isEmpty() && !timedOut && now >= deadline) {
+          timedOut = true;
+          killAll(p.pid());
+          graceEnd = now + OUTPUT_GRACE.toNanos();
+        }
+        if (now >= graceEnd) {
+          break;
+        }
+        int n = 0;
+        for (Output o : new Output[] {out, err}) {
+          if (!o.ended) {
+            polled[n] = o;
+            pollfds.setAtIndex(INT, n * 2L, o.fd);
+            pollfds.setAtIndex(INT, n * 2L + 1, POLLIN);
+            n++;
+          }
+        }
+        if (exit.isEmpty() && pidfd >= 0) {
+          polled[n] = null;
+          pollfds.setAtIndex(INT, n * 2L, pidfd);
+          pollfds.setAtIndex(INT, n * 2L + 1, POLLIN);
+          n++;
+        }
+        long until = exit.isEmpty() && !timedOut ? deadline : graceEnd;
+        // Without a pidfd (kernels before 5.3) waitpid is looked at every few milliseconds.
+        long waitNanos = Math.min(until - now, exit.isEmpty() && pidfd < 0 ? EXIT_LOOK_NANOS : Long.MAX_VALUE);
+        int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, (waitNanos + 999_999) / 1_000_000));
+        int ready = (int) POLL.invokeExact(state, pollfds, (long) n, millis);
+        if (ready < 0 && Libc.errno(state) != EINTR) {
+          throw new LinuxException("poll", String.valueOf(p.pid()), Libc.errno(state));
+        }
+        for (int i = 0; i < n && ready > 0; i++) {
+          int revents = pollfds.getAtIndex(INT, i * 2L + 1) >>> 16;
+          if (revents != 0 && polled[i] != null) {
+            polled[i].read(state, buf);
+          }
+        }
+        if (exit.isEmpty()) {
+          exit = child.reap(Duration.ZERO);
+          if (exit.isPresent() && graceEnd == Long.MAX_VALUE) {
+            graceEnd = System.nanoTime() + OUTPUT_GRACE.toNanos();
+          }
+        }
+      }
+      if (exit.isEmpty()) {
+        // killed at the deadline and not yet gone: it cannot outlive SIGKILL for long
+        exit = child.reap(OUTPUT_GRACE);
+      }
+      return new Result(exit.orElse(-1), out.bytes(), err.bytes(), timedOut);
+    } catch (RuntimeException e) {
+      killAll(p.pid());
+      child.reap(OUTPUT_GRACE);
+      throw e;
+    } catch (Throwable t) {
+      throw Libc.rethrow(t);
+    } finally {
+      out.close();
+      err.close();
+      closeFd(pidfd);
+    }
+  }
+
+  /** One output pipe's read end and what was read from it, capped; the rest is read and dropped. */
+  private static final class Output {
+    final int fd;
+    final int max;
+    final ByteArrayOutputStream data = new ByteArrayOutputStream();
+    boolean ended;
+
+    Output(int fd, int max) {
+      this.fd = fd;
+      this.max = max;
+    }
+
+    void read(MemorySegment state, MemorySegment buf) throws Throwable {
+      long got = (long) READ.invokeExact(state, fd, buf, buf.byteSize());
+      if (got == 0) {
+        ended = true;
+      } else if (got < 0) {
+        int errno = Libc.errno(state);
+        if (errno != EINTR && errno != EAGAIN) {
+          ended = true;
+        }
+      } else if (data.size() < max) {
+        data.writeBytes(buf.asSlice(0, Math.min(got, max - data.size())).toArray(ValueLayout.JAVA_BYTE));
+      }
+    }
+
+    byte[] bytes() {
+      return data.toByteArray();
+    }
+
+    void close() {
+      closeFd(fd);
+    }
+  }
+
+  /** False in tests of the path for kernels without pidfd_open (before 5.3). */
+  static volatile boolean usePidfd = true;
+
+  /** A pidfd for the child (readable once it exited), or -1 where the kernel has none. */
+  private static int pidfdOpen(int pid) {
+    if (!usePidfd) {
+      return -1;
+    }
+    try (Arena a = Arena.ofConfined()) {
+      return (int) (long) PIDFD_OPEN.invokeExact(a.allocate(Libc.CALL_STATE), SYS_PIDFD_OPEN, (long) pid, 0L);
+    } catch (Throwable t) {
+      return -1;
+    }
+  }
+
+  private static void closeFd(int fd) {
+    if (fd < 0) {
+      return;
+    }
+    try (Arena a = Arena.ofConfined()) {
+      int ignored = (int) CLOSE.invokeExact(a.allocate(Libc.CALL_STATE), fd);
+    } catch (Throwable t) {
+      throw Libc.rethrow(t);
+    }
+  }
+
+  /** A started command: its pid, berthd's end of its stdin as a stream, the read ends of stdout and stderr. */
+  private record Piped(int pid, OutputStream stdin, int stdout, int stderr) {}
 
   private static Piped startPiped(List<String> argv, Map<String, String> env) throws IOException {
     try (Arena a = Arena.ofConfined()) {
@@ -247,24 +396,15 @@ public final class Spawn {
           check("adddup2 stderr", (int) FA_DUP2.invokeExact(actions, fds[5], 2));
           check("addclosefrom", (int) FA_CLOSEFROM.invokeExact(actions, 3));
         });
-        // Opened again through /proc while this process holds both ends (no open can block); the streams own their
-        // descriptors and the raw ones are closed below, so the child holds the only other ends.
-        List<Closeable> opened = new ArrayList<>(3);
+        // stdin is opened again through /proc while this process holds both ends (the open cannot block), and the
+        // stream owns that descriptor; the read ends of stdout and stderr go to the collector, which closes them.
         try {
           OutputStream in = new FileOutputStream("/proc/self/fd/" + fds[1]);
-          opened.add(in);
-          InputStream out = new FileInputStream("/proc/self/fd/" + fds[2]);
-          opened.add(out);
-          InputStream err = new FileInputStream("/proc/self/fd/" + fds[4]);
-          return new Piped(pid, in, out, err);
+          Piped piped = new Piped(pid, in, fds[2], fds[4]);
+          fds[2] = -1;
+          fds[4] = -1;
+          return piped;
         } catch (IOException | RuntimeException e) {
-          for (Closeable c : opened) {
-            try {
-              c.close();
-            } catch (IOException suppressed) {
-              e.addSuppressed(suppressed);
-            }
-          }
           killAll(pid);
           new Child(pid, InputStream.nullInputStream()).reap(OUTPUT_GRACE);
           throw e;
@@ -283,39 +423,6 @@ public final class Spawn {
     }
   }
 
-  /**
-   * Waits until the command exited, at most until {@code deadline}; empty when it still runs then. Its output ends
-   * when it exits (it holds the only write ends): waiting for that learns of the exit at once, where polling waitpid
-   * would add up to its polling interval. A look at waitpid every few milliseconds still catches a command that
-   * exited while something it started holds its output.
-   */
-  private static OptionalInt awaitExit(Child child, CompletableFuture<Void> outputEnded, long deadline)
-      throws InterruptedException {
-    // Parked rather than blocked in a timed get: that throws a TimeoutException at every look (a stack trace each,
-    // several per CNI plugin call), the largest share of the JDK runtime's CPU in berthd's pod start.
-    Thread waiter = Thread.currentThread();
-    outputEnded.whenComplete((ignored, error) -> LockSupport.unpark(waiter));
-    while (true) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return OptionalInt.empty();
-      }
-      if (outputEnded.isDone()) {
-        return child.reap(Duration.ofNanos(left));
-      }
-      LockSupport.parkNanos(Math.min(left, EXIT_LOOK_NANOS));
-      if (Thread.interrupted()) {
-        throw new InterruptedException();
-      }
-      if (!outputEnded.isDone()) {
-        OptionalInt exit = child.reap(Duration.ZERO);
-        if (exit.isPresent()) {
-          return exit;
-        }
-      }
-    }
-  }
-
   private static void feed(OutputStream toChild, byte[] stdin) {
     byte[] data = stdin == null ? new byte[0] : stdin;
     Runnable write = () -> {
@@ -330,18 +437,6 @@ public final class Spawn {
     } else {
       BlockingIo.execute(write);
     }
-  }
-
-  private static CompletableFuture<byte[]> drain(InputStream in, int max) {
-    return BlockingIo.submit(() -> {
-      try (in) {
-        byte[] data = in.readNBytes(max);
-        in.transferTo(OutputStream.nullOutputStream());
-        return data;
-      } catch (IOException e) {
-        return new byte[0];
-      }
-    });
   }
 
   /**

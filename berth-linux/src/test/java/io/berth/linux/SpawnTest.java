@@ -196,6 +196,40 @@ class SpawnTest {
   }
 
   @Test
+  void run_withoutPidfd_stillSeesExitsDeadlinesAndOutput() throws Exception {
+    Spawn.usePidfd = false;
+    try {
+      long before = openDescriptors();
+      Spawn.Result r = Spawn.run(List.of("/bin/sh", "-c", "cat; echo err >&2; exit 4"), ENV,
+          "in\n".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(10), 4096);
+      assertThat(r.exitCode()).isEqualTo(4);
+      assertThat(new String(r.stdout(), StandardCharsets.UTF_8)).isEqualTo("in\n");
+      assertThat(new String(r.stderr(), StandardCharsets.UTF_8)).isEqualTo("err\n");
+
+      Spawn.Result held = Spawn.run(List.of("/bin/sh", "-c", "sleep 2 & echo started"), ENV, null,
+          Duration.ofSeconds(120), 4096);
+      assertThat(held.exitCode()).isZero();
+      assertThat(held.timedOut()).isFalse();
+
+      Spawn.Result late = Spawn.run(List.of("/bin/sleep", "60"), ENV, null, Duration.ofMillis(200), 4096);
+      assertThat(late.timedOut()).isTrue();
+      assertThat(late.exitCode()).isEqualTo(128 + 9);
+      assertThat(openDescriptors()).isEqualTo(before);
+    } finally {
+      Spawn.usePidfd = true;
+    }
+  }
+
+  @Test
+  void run_manyCommands_leaveNoDescriptorBehind() throws Exception {
+    long before = openDescriptors();
+    for (int i = 0; i < 50; i++) {
+      assertThat(Spawn.run(List.of("/bin/true"), ENV, null, Duration.ofSeconds(10), 16).exitCode()).isZero();
+    }
+    assertThat(openDescriptors()).isEqualTo(before);
+  }
+
+  @Test
   void run_missingProgram_failsWithTheReasonAndLeaksNoDescriptor() throws Exception {
     long before = openDescriptors();
 
