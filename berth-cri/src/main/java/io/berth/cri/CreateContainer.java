@@ -22,6 +22,7 @@ import io.berth.oci.ImageConfigView;
 import io.berth.oci.PodUserNamespace;
 import io.berth.oci.RuntimeSpec;
 import io.berth.oci.SandboxInfo;
+import io.berth.oci.UserFiles;
 import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,6 +30,10 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +44,13 @@ import org.slf4j.LoggerFactory;
 final class CreateContainer {
   private static final Logger log = LoggerFactory.getLogger(CreateContainer.class);
 
+  /** Most images a node runs stay far below this; past it the kept user files start over. */
+  private static final int MAX_KEPT_USER_FILES = 512;
+
   private final RuntimeState st;
   private final StatusViews views;
+  /** Each image's /etc/passwd and /etc/group, by image id (a digest: its files never change). */
+  private final Map<String, UserFiles> userFiles = new ConcurrentHashMap<>();
 
   CreateContainer(RuntimeState st, StatusViews views) {
     this.st = st;
@@ -86,18 +96,20 @@ final class CreateContainer {
       Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
       Path bundle = Files.createDirectories(dir.resolve("bundle"));
       Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
-      st.snapshotter.prepare(id, image.chainIds());
-      undo.push("remove snapshot", () -> st.snapshotter.remove(id));
-      if (userns.isPresent()) {
-        // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
-        st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
-            userns.get().rootUid(), userns.get().rootGid()));
-      } else {
-        st.snapshotter.mount(id, rootfs);
-      }
-      undo.push("unmount rootfs", () -> st.snapshotter.unmount(rootfs));
-      long rootfsDone = System.nanoTime();
-      PausePoint.reach("createcontainer.after-rootfs");
+      // The rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow) is made
+      // while the rest of the spec is worked out. The spec needs the rootfs only for the image's user files, kept
+      // by image id after its first container, so from then on it is written before the mount is done.
+      CompletableFuture<Void> rootfsMade = CompletableFuture.runAsync(() -> {
+        st.snapshotter.prepare(id, image.chainIds());
+        if (userns.isPresent()) {
+          // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
+          st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
+              userns.get().rootUid(), userns.get().rootGid()));
+        } else {
+          st.snapshotter.mount(id, rootfs);
+        }
+      }, r -> Thread.ofVirtual().name("rootfs-" + id).start(r));
+      undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(rootfsMade, id, rootfs));
 
       Path logPath = logPath(podConfig, config);
       if (logPath != null) {
@@ -120,10 +132,24 @@ final class CreateContainer {
           image.cmd(), image.workingDir().orElse(""), image.volumes(), image.stopSignal().orElse(""),
           image.labels());
       String imageName = image.repoTags().isEmpty() ? image.id().toString() : image.repoTags().getFirst();
-      RuntimeSpec spec = st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs,
-          handler.options(), targetPid, idmapped));
-      spec.writeTo(bundle);
-      long specDone = System.nanoTime();
+      String imageId = image.id().toString();
+      UserFiles files = userFiles.get(imageId);
+      RuntimeSpec spec = null;
+      if (files != null) {
+        spec = st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs,
+            handler.options(), targetPid, idmapped, files));
+        spec.writeTo(bundle);
+      }
+      awaitRootfs(rootfsMade);
+      PausePoint.reach("createcontainer.after-rootfs");
+      if (spec == null) {
+        files = UserFiles.read(rootfs);
+        keepUserFiles(imageId, files);
+        spec = st.specs.containerSpec(new ContainerRequest(id, config, info, view, imageName, rootfs,
+            handler.options(), targetPid, idmapped, files));
+        spec.writeTo(bundle);
+      }
+      long prepared = System.nanoTime();
       handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
           config.getStdin(), config.getStdinOnce());
       undo.push("delete from runtime", () -> handler.delete(id));
@@ -158,13 +184,43 @@ final class CreateContainer {
       st.metrics.phase("container_create", System.nanoTime() - start);
       st.publish(container, ContainerEventType.CONTAINER_CREATED_EVENT, views);
       long end = System.nanoTime();
-      log.info("container {} ({}) created in sandbox {} in {} ms (rootfs {}, spec {}, {} create {}, record {})", id,
-          name, sandbox.id(), millis(end - start), millis(rootfsDone - start), millis(specDone - rootfsDone),
-          handler.name(), millis(runtimeDone - specDone), millis(end - runtimeDone));
+      log.info("container {} ({}) created in sandbox {} in {} ms (rootfs and spec {}, {} create {}, record {})", id,
+          name, sandbox.id(), millis(end - start), millis(prepared - start), handler.name(),
+          millis(runtimeDone - prepared), millis(end - runtimeDone));
       return CreateContainerResponse.newBuilder().setContainerId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create container %s", name);
     }
+  }
+
+  private void keepUserFiles(String imageId, UserFiles files) {
+    if (userFiles.size() >= MAX_KEPT_USER_FILES) {
+      userFiles.clear();
+    }
+    userFiles.put(imageId, files);
+  }
+
+  /** Waits for the rootfs; its failure is this call's, as it would have been made here. */
+  private static void awaitRootfs(CompletableFuture<Void> rootfsMade) {
+    try {
+      rootfsMade.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw BerthException.internal(e.getCause(), "cannot make the container's rootfs");
+    }
+  }
+
+  /** Undo of the rootfs: once its making finished, however it ended, unmounts it and removes the snapshot. */
+  private void removeRootfsOnceDone(CompletableFuture<Void> rootfsMade, String id, Path rootfs) {
+    try {
+      rootfsMade.join();
+    } catch (CompletionException | CancellationException e) {
+      // what it made before failing goes below; unmount and remove accept what is not there
+    }
+    st.snapshotter.unmount(rootfs);
+    st.snapshotter.remove(id);
   }
 
   private static String millis(long nanos) {

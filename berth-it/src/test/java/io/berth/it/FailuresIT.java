@@ -11,6 +11,8 @@ import io.berth.cri.api.ContainerStatus;
 import io.berth.cri.api.CreateContainerRequest;
 import io.berth.cri.api.ImageSpec;
 import io.berth.cri.api.ListPodSandboxRequest;
+import io.berth.cri.api.LinuxContainerConfig;
+import io.berth.cri.api.LinuxContainerSecurityContext;
 import io.berth.cri.api.PodSandboxConfig;
 import io.berth.cri.api.PullImageRequest;
 import io.berth.cri.api.StartContainerRequest;
@@ -105,6 +107,22 @@ class FailuresIT {
         .isInstanceOf(StatusRuntimeException.class)
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND))
         .satisfies(e -> assertThat(message(e)).contains("not-pulled"));
+  }
+
+  @Test
+  void createContainer_userNotInTheImage_invalidArgumentAndItsRootfsGone() {
+    PodSandboxConfig.Builder pod = pod(berthd, "no-user");
+    String podId = runPod(berthd, pod, "");
+    // Twice: the first reads the image's /etc/passwd once the rootfs is mounted, the second is refused from the
+    // kept files while its rootfs is still being made; the leak check after the test finds neither rootfs.
+    for (int attempt = 0; attempt < 2; attempt++) {
+      assertThatThrownBy(() -> Cri.create(berthd, podId, pod, container("c", image, "true")
+          .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+              .setRunAsUsername("ghost")))))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+          .satisfies(e -> assertThat(message(e)).contains("ghost"));
+    }
   }
 
   @Test

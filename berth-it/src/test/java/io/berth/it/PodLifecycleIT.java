@@ -185,6 +185,20 @@ class PodLifecycleIT {
     assertThat(chown.getExitCode()).isNotZero();
   }
 
+  @Test
+  void runAsUsername_resolvedFromTheImage_alikeInEveryContainerOfIt() {
+    PodSandboxConfig.Builder pod = pod(berthd, "users");
+    String podId = runPod(berthd, pod, "");
+    // The first container of an image reads its /etc/passwd in the mounted rootfs; later ones use what was read.
+    for (String name : List.of("first", "second", "third")) {
+      String id = createAndStart(berthd, podId, pod, container(name, image, "sleep", "3600")
+          .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+              .setRunAsUsername("nobody"))));
+      ExecSyncResponse r = exec(berthd, id, "sh", "-c", "echo $(id -u) $(id -g) $(id -G)");
+      assertThat(r.getStdout().toStringUtf8().strip()).as(name).isEqualTo("65534 65534 65534");
+    }
+  }
+
   private static long capEff(ExecSyncResponse r) {
     String line = r.getStdout().toStringUtf8().strip();
     assertThat(line).startsWith("CapEff:");

@@ -118,7 +118,8 @@ public final class SpecGenerator {
     if (!cwd.startsWith("/")) {
       throw BerthException.invalidArgument("working directory %s is not absolute", cwd);
     }
-    RuntimeSpec.User user = user(r.rootfs(), sc, image.user());
+    RuntimeSpec.User user = user(r.userFiles() != null ? r.userFiles() : UserFiles.read(r.rootfs()), sc,
+        image.user());
     userns.ifPresent(u -> checkMapped(u, user));
 
     List<String> all = host.currentCapabilities();
@@ -301,7 +302,7 @@ public final class SpecGenerator {
   }
 
   /** The process user: CRI RunAsUsername, RunAsUser, RunAsGroup, else the image's User; groups per policy. */
-  static RuntimeSpec.User user(Path rootfs, LinuxContainerSecurityContext sc, String imageUser) {
+  static RuntimeSpec.User user(UserFiles files, LinuxContainerSecurityContext sc, String imageUser) {
     String userPart;
     String groupPart = null;
     if (sc.hasRunAsGroup() && !sc.hasRunAsUser() && sc.getRunAsUsername().isEmpty()) {
@@ -327,7 +328,7 @@ public final class SpecGenerator {
       userPart = "0";
     }
     String userstr = groupPart == null ? userPart : userPart + ":" + groupPart;
-    UserResolver resolver = new UserResolver(rootfs);
+    UserResolver resolver = new UserResolver(files);
     UserResolver.Resolved u = resolver.resolve(userstr);
     TreeSet<Long> gids = new TreeSet<>();
     gids.add(u.gid());

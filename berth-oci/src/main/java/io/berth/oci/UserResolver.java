@@ -1,7 +1,6 @@
 package io.berth.oci;
 
 import io.berth.core.BerthException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -21,12 +20,12 @@ final class UserResolver {
 
   record Resolved(long uid, long gid, String userName) {}
 
-  private final Path rootfs;
+  private final UserFiles files;
   private List<Passwd> passwd;
   private List<Group> groups;
 
-  UserResolver(Path rootfs) {
-    this.rootfs = rootfs;
+  UserResolver(UserFiles files) {
+    this.files = files;
   }
 
   /** Resolves {@code userstr}; {@code ""} means root. */
@@ -114,7 +113,7 @@ final class UserResolver {
   private List<Passwd> passwd() {
     if (passwd == null) {
       passwd = new ArrayList<>();
-      for (String line : RootfsFiles.read(rootfs, "/etc/passwd").orElse("").split("\n")) {
+      for (String line : files.passwd().orElse("").split("\n")) {
         String[] f = line.split(":", -1);
         if (line.startsWith("#") || f.length < 4) {
           continue;
@@ -132,7 +131,7 @@ final class UserResolver {
   private List<Group> groups() {
     if (groups == null) {
       groups = new ArrayList<>();
-      for (String line : RootfsFiles.read(rootfs, "/etc/group").orElse("").split("\n")) {
+      for (String line : files.group().orElse("").split("\n")) {
         String[] f = line.split(":", -1);
         if (line.startsWith("#") || f.length < 3) {
           continue;

@@ -32,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.BeforeEach;
@@ -206,6 +207,24 @@ class SpecGeneratorTest {
     assertThat(u.uid()).isEqualTo(1000);
     assertThat(u.gid()).isEqualTo(50000);
     assertThat(u.additionalGids()).containsExactly(10L, 50000L, 60000L);
+  }
+
+  @Test
+  void user_givenUserFiles_resolvedFromThemWithoutReadingTheRootfs() throws Exception {
+    UserFiles files = UserFiles.read(rootfs);
+    RuntimeSpec fromRootfs = spec(container(), pod(b -> { }), image("app", List.of(), List.of(), List.of(), ""),
+        RuntimeOptions.defaults("runc"));
+    RuntimeSpec fromFiles = gen.containerSpec(new ContainerRequest("c1", container().build(), sandbox(pod(b -> { })),
+        image("app", List.of(), List.of(), List.of(), ""), "docker.io/library/app:1", outside.resolve("not-mounted"),
+        RuntimeOptions.defaults("runc"), 0, Map.of(), files));
+
+    assertThat(fromFiles.process().user()).isEqualTo(fromRootfs.process().user())
+        .isEqualTo(new RuntimeSpec.User(1000, 50000, List.of(10L, 50000L, 60000L)));
+    assertThat(fromFiles.root().path()).isEqualTo(outside.resolve("not-mounted").toString());
+    invalid(() -> gen.containerSpec(new ContainerRequest("c1", container().build(), sandbox(pod(b -> { })),
+        image("app", List.of(), List.of(), List.of(), ""), "docker.io/library/app:1", rootfs,
+        RuntimeOptions.defaults("runc"), 0, Map.of(), new UserFiles(Optional.empty(), Optional.empty()))),
+        "not found");
   }
 
   @Test
