@@ -155,17 +155,24 @@ class RecoveryIT {
       PodSandboxConfig.Builder bad = pod(berthd, "bad");
       String badId = runPod(berthd, bad, "");
       berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(badId).build());
+      PodSandboxConfig.Builder badJson = pod(berthd, "bad-json");
+      String badJsonId = runPod(berthd, badJson, "");
+      berthd.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(badJsonId).build());
       berthd.kill();
 
-      sqlite(berthd.database(), "UPDATE sandboxes SET json = '{\"id\": 17, not json' WHERE id = '" + badId + "';");
-      assertThat(sqlite(berthd.database(), "SELECT json FROM sandboxes WHERE id = '" + badId + "';"))
-          .contains("not json");
+      // Records are binary protobuf: a truncated one (field 1, then a length that never ends), and one in the JSON
+      // that Berth wrote before schema 2, broken.
+      sqlite(berthd.database(), "UPDATE sandboxes SET data = X'0AFF' WHERE id = '" + badId + "';");
+      sqlite(berthd.database(), "UPDATE sandboxes SET data = CAST('{\"id\": 17, not json' AS BLOB) WHERE id = '"
+          + badJsonId + "';");
+      assertThat(sqlite(berthd.database(), "SELECT hex(data) FROM sandboxes WHERE id = '" + badId + "';"))
+          .contains("0AFF");
 
       berthd.start();
       assertThat(berthd.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList())
-          .extracting(PodSandbox::getId).contains(goodId).doesNotContain(badId);
+          .extracting(PodSandbox::getId).contains(goodId).doesNotContain(badId, badJsonId);
       assertThat(status(berthd, goodContainer).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
-      assertThat(Files.readString(berthd.logFile())).contains(badId);
+      assertThat(Files.readString(berthd.logFile())).contains(badId).contains(badJsonId);
       // the same name can be used again: the bad record does not hold it hostage after it is set aside
       String again = runPod(berthd, pod(berthd, "another"), "");
       assertThat(again).isNotEqualTo(badId);
