@@ -30,9 +30,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +97,7 @@ final class CreateContainer {
       // The rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow) is made
       // while the rest of the spec is worked out. The spec needs the rootfs only for the image's user files, kept
       // by image id after its first container, so from then on it is written before the mount is done.
-      CompletableFuture<Void> rootfsMade = CompletableFuture.runAsync(() -> {
+      CompletableFuture<Void> rootfsMade = Beside.start("rootfs-" + id, () -> {
         st.snapshotter.prepare(id, image.chainIds());
         if (userns.isPresent()) {
           // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
@@ -108,7 +106,8 @@ final class CreateContainer {
         } else {
           st.snapshotter.mount(id, rootfs);
         }
-      }, r -> Thread.ofVirtual().name("rootfs-" + id).start(r));
+        return null;
+      });
       undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(rootfsMade, id, rootfs));
 
       Path logPath = logPath(podConfig, config);
@@ -140,7 +139,7 @@ final class CreateContainer {
             handler.options(), targetPid, idmapped, files));
         spec.writeTo(bundle);
       }
-      awaitRootfs(rootfsMade);
+      Beside.join(rootfsMade, "make the rootfs of %s", id);
       PausePoint.reach("createcontainer.after-rootfs");
       if (spec == null) {
         files = UserFiles.read(rootfs);
@@ -200,25 +199,9 @@ final class CreateContainer {
     userFiles.put(imageId, files);
   }
 
-  /** Waits for the rootfs; its failure is this call's, as it would have been made here. */
-  private static void awaitRootfs(CompletableFuture<Void> rootfsMade) {
-    try {
-      rootfsMade.join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw BerthException.internal(e.getCause(), "cannot make the container's rootfs");
-    }
-  }
-
   /** Undo of the rootfs: once its making finished, however it ended, unmounts it and removes the snapshot. */
   private void removeRootfsOnceDone(CompletableFuture<Void> rootfsMade, String id, Path rootfs) {
-    try {
-      rootfsMade.join();
-    } catch (CompletionException | CancellationException e) {
-      // what it made before failing goes below; unmount and remove accept what is not there
-    }
+    Beside.settled(rootfsMade); // what a failed making left goes too: unmount and remove accept what is not there
     st.snapshotter.unmount(rootfs);
     st.snapshotter.remove(id);
   }

@@ -28,10 +28,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,8 +90,7 @@ final class RunPodSandbox {
       // The network namespace needs none of the pod's files: it is made while they are written.
       CompletableFuture<NetNs> netnsCreation = null;
       if (userns.isEmpty() && !hostNetwork) {
-        netnsCreation = CompletableFuture.supplyAsync(() -> st.network.createNetns(id),
-            r -> Thread.ofVirtual().name("netns-" + id).start(r));
+        netnsCreation = Beside.start("netns-" + id, () -> st.network.createNetns(id));
         CompletableFuture<NetNs> creation = netnsCreation;
         undo.push("remove netns", () -> removeNetnsOnceDone(creation, made));
       }
@@ -141,7 +137,7 @@ final class RunPodSandbox {
         }
         t = phase(phases, "userns", t);
       } else if (!hostNetwork) {
-        NetNs created = join(netnsCreation, "create the network namespace of %s", id);
+        NetNs created = Beside.join(netnsCreation, "create the network namespace of %s", id);
         netns = Optional.of(created);
         made.setNetnsPath(created.path().toString());
       }
@@ -159,8 +155,7 @@ final class RunPodSandbox {
       if (infraLess && userns.isEmpty()) {
         String hostname = Files.readString(files.hostname()).trim();
         boolean pinIpc = ns.getIpc() != NamespaceMode.NODE;
-        pinning = CompletableFuture.supplyAsync(() -> st.nsPins.pin(id, pinIpc, !hostNetwork, hostname),
-            r -> Thread.ofVirtual().name("ns-pins-" + id).start(r));
+        pinning = Beside.start("ns-pins-" + id, () -> st.nsPins.pin(id, pinIpc, !hostNetwork, hostname));
         CompletableFuture<NamespacePins.Pins> pinned = pinning;
         undo.push("unpin namespaces", () -> unpinOnceDone(pinned, made));
       }
@@ -178,7 +173,7 @@ final class RunPodSandbox {
       if (infraLess && userns.isPresent()) {
         t = phase(phases, "namespaces", t); // pinned with the user namespace above
       } else if (infraLess) {
-        pins = join(pinning, "pin namespaces of %s", id);
+        pins = Beside.join(pinning, "pin namespaces of %s", id);
         madePins(made, pins);
         t = phase(phases, "namespaces", t); // only what was left after CNI
       } else {
@@ -263,40 +258,20 @@ final class RunPodSandbox {
     return true;
   }
 
-  /** The result of a step that ran beside this one; its failure is this one's. */
-  private static <T> T join(CompletableFuture<T> step, String what, String id) {
-    try {
-      return step.get();
-    } catch (ExecutionException e) {
-      throw BerthException.wrap(e.getCause(), what, id);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw BerthException.cancelled("interrupted: " + what, id);
-    }
-  }
-
   /** Undo of the netns creation: waits for it, then removes what it made (a failed creation left nothing). */
   private void removeNetnsOnceDone(CompletableFuture<NetNs> creation, SandboxRecord.Builder made) {
-    NetNs created;
-    try {
-      created = creation.join();
-    } catch (CompletionException | CancellationException e) {
-      return;
-    }
-    made.setNetnsPath(created.path().toString()); // kept in the record should the removal below fail
-    st.network.removeNetns(created);
+    Beside.settled(creation).ifPresent(created -> {
+      made.setNetnsPath(created.path().toString()); // kept in the record should the removal below fail
+      st.network.removeNetns(created);
+    });
   }
 
   /** Undo of the pinning: waits for it, then removes what it pinned (a failed pin left nothing). */
   private static void unpinOnceDone(CompletableFuture<NamespacePins.Pins> pinning, SandboxRecord.Builder made) {
-    NamespacePins.Pins pins;
-    try {
-      pins = pinning.join();
-    } catch (CompletionException | CancellationException e) {
-      return;
-    }
-    madePins(made, pins); // kept in the record should the unpin below fail
-    NamespacePins.unpin(pins);
+    Beside.settled(pinning).ifPresent(pins -> {
+      madePins(made, pins); // kept in the record should the unpin below fail
+      NamespacePins.unpin(pins);
+    });
   }
 
   private static void madePins(SandboxRecord.Builder made, NamespacePins.Pins pins) {

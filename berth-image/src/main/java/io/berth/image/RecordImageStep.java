@@ -40,6 +40,4 @@ final class RecordImageStep {
     }
     return metadata.image(id).orElseThrow();
   }
-
-
 }
