@@ -31,12 +31,6 @@ record ConfList(String source, String name, String cniVersion, boolean disableCh
     plugins = List.copyOf(plugins);
   }
 
-  /** The list containerd runs for {@code lo} next to the pod network. */
-  static ConfList loopback() {
-    return parse("builtin loopback network",
-        "{\"cniVersion\":\"1.0.0\",\"name\":\"cni-loopback\",\"plugins\":[{\"type\":\"loopback\"}]}", true);
-  }
-
   List<String> pluginTypes() {
     return plugins.stream().map(p -> p.get("type").asText()).toList();
   }

@@ -2,6 +2,7 @@ package io.berth.network;
 
 import io.berth.core.BerthException;
 import io.berth.linux.LinuxException;
+import io.berth.linux.NetLinks;
 import io.berth.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ final class NetnsPinner {
     this.dir = dir.toAbsolutePath().normalize();
   }
 
-  /** Creates a new network namespace pinned at {@code dir/name}. */
+  /** Creates a new network namespace pinned at {@code dir/name}, with its {@code lo} up. */
   Path create(String name) {
     Path pin = newPinFile(name);
     try {
@@ -38,8 +39,9 @@ final class NetnsPinner {
     return pin;
   }
 
-  /** Pins the existing network namespace {@code nsFile} at {@code dir/name}. */
+  /** Pins the existing network namespace {@code nsFile} at {@code dir/name}, with its {@code lo} brought up. */
   Path adopt(String name, Path nsFile) {
+    bringUpLoopback(nsFile);
     Path pin = newPinFile(name);
     try {
       Syscalls.mount(nsFile.toString(), pin.toString(), "none", Syscalls.MS_BIND, null);
@@ -65,25 +67,73 @@ final class NetnsPinner {
   }
 
   /**
+   * Brings {@code lo} up in the network namespace {@code nsFile}, from a platform thread of its own that enters it
+   * and returns to the original namespace (and then ends), like the creation below.
+   */
+  static void bringUpLoopback(Path nsFile) {
+    RuntimeException failure = onOwnThread("netns-lo", () -> {
+      int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
+      try {
+        int target = Syscalls.openReadOnly(nsFile.toString());
+        try {
+          Syscalls.setns(target, Syscalls.CLONE_NEWNET);
+        } finally {
+          Syscalls.close(target);
+        }
+        try {
+          NetLinks.bringUp(PodNetwork.LOOPBACK_INTERFACE);
+        } finally {
+          Syscalls.setns(original, Syscalls.CLONE_NEWNET);
+        }
+      } finally {
+        Syscalls.close(original);
+      }
+    }, nsFile);
+    if (failure != null) {
+      throw BerthException.wrap(failure, "bring up %s in network namespace %s", PodNetwork.LOOPBACK_INTERFACE, nsFile);
+    }
+  }
+
+  /**
    * unshare(CLONE_NEWNET) changes only the calling OS thread, so it runs on a platform thread of its own that
    * returns to the original namespace (and then ends) after the bind mount: no JVM thread stays in the pod's netns.
+   * Its {@code lo} is brought up there and then, as the CNI loopback plugin would (without a process).
    */
   private static void pinNewNamespace(Path pin) {
-    AtomicReference<RuntimeException> failure = new AtomicReference<>();
-    Thread t = Thread.ofPlatform().name("netns-pin").unstarted(() -> {
+    RuntimeException failure = onOwnThread("netns-pin", () -> {
+      int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
       try {
-        int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
+        Syscalls.unshare(Syscalls.CLONE_NEWNET);
         try {
-          Syscalls.unshare(Syscalls.CLONE_NEWNET);
-          try {
-            Syscalls.mount("/proc/self/task/" + Syscalls.gettid() + "/ns/net", pin.toString(), "none",
-                Syscalls.MS_BIND, null);
-          } finally {
-            Syscalls.setns(original, Syscalls.CLONE_NEWNET);
-          }
+          NetLinks.bringUp(PodNetwork.LOOPBACK_INTERFACE);
+          Syscalls.mount("/proc/self/task/" + Syscalls.gettid() + "/ns/net", pin.toString(), "none",
+              Syscalls.MS_BIND, null);
         } finally {
-          Syscalls.close(original);
+          Syscalls.setns(original, Syscalls.CLONE_NEWNET);
         }
+      } finally {
+        Syscalls.close(original);
+      }
+    }, pin);
+    if (failure != null) {
+      try {
+        Syscalls.umount2(pin.toString(), Syscalls.MNT_DETACH);
+      } catch (LinuxException ignored) {
+        // not mounted
+      }
+      throw BerthException.wrap(failure, "create network namespace %s", pin);
+    }
+  }
+
+  /**
+   * Runs {@code work} on a new platform thread and waits for it: namespace changes stay on that OS thread, which
+   * ends after it. Returns what it threw, or null.
+   */
+  private static RuntimeException onOwnThread(String name, Runnable work, Path about) {
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    Thread t = Thread.ofPlatform().name(name).unstarted(() -> {
+      try {
+        work.run();
       } catch (RuntimeException e) {
         failure.set(e);
       }
@@ -92,18 +142,11 @@ final class NetnsPinner {
     try {
       t.join();
     } catch (InterruptedException e) {
-      // The thread finishes on its own; the caller's undo removes the pin if it was made.
+      // The thread finishes on its own; the caller's undo removes what it made.
       Thread.currentThread().interrupt();
-      throw BerthException.cancelled("interrupted while creating netns %s", pin);
+      throw BerthException.cancelled("interrupted while working in netns %s", about);
     }
-    if (failure.get() != null) {
-      try {
-        Syscalls.umount2(pin.toString(), Syscalls.MNT_DETACH);
-      } catch (LinuxException ignored) {
-        // not mounted
-      }
-      throw BerthException.wrap(failure.get(), "create network namespace %s", pin);
-    }
+    return failure.get();
   }
 
   /** Every file in the pin dir: pins, and files a crash left before their mount. */

@@ -17,8 +17,6 @@ import java.util.Objects;
  * @param pluginTimeout how long one plugin invocation may take before it is killed
  * @param networkName the network (the {@code name} inside a config) to use; empty picks the first config file in
  *     lexical order, as containerd does
- * @param loopback whether the {@code loopback} plugin is run for {@code lo} besides the chosen network (containerd
- *     runs it as a separate network; Berth's default conflist relies on this)
  */
 public record NetworkConfig(
     List<Path> confDirs,
@@ -26,8 +24,7 @@ public record NetworkConfig(
     Path netnsDir,
     Path cacheDir,
     Duration pluginTimeout,
-    String networkName,
-    boolean loopback) {
+    String networkName) {
 
   public static final List<Path> DEFAULT_CONF_DIRS = List.of(Path.of("/etc/cni/net.d"));
   public static final List<Path> DEFAULT_PLUGIN_DIRS = List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin"));
@@ -45,10 +42,10 @@ public record NetworkConfig(
     }
   }
 
-  /** The first conflist wins and the loopback plugin is run for {@code lo}. */
+  /** The first conflist wins. */
   public NetworkConfig(
       List<Path> confDirs, List<Path> pluginDirs, Path netnsDir, Path cacheDir, Duration pluginTimeout) {
-    this(confDirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, "", true);
+    this(confDirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, "");
   }
 
   /** Defaults: {@code /etc/cni/net.d}, {@code /usr/lib/cni} and {@code /opt/cni/bin}, state under {@code stateDir}. */
@@ -62,22 +59,18 @@ public record NetworkConfig(
   }
 
   public NetworkConfig withConfDirs(List<Path> dirs) {
-    return new NetworkConfig(dirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, networkName, loopback);
+    return new NetworkConfig(dirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, networkName);
   }
 
   public NetworkConfig withPluginDirs(List<Path> dirs) {
-    return new NetworkConfig(confDirs, dirs, netnsDir, cacheDir, pluginTimeout, networkName, loopback);
+    return new NetworkConfig(confDirs, dirs, netnsDir, cacheDir, pluginTimeout, networkName);
   }
 
   public NetworkConfig withNetworkName(String name) {
-    return new NetworkConfig(confDirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, name, loopback);
+    return new NetworkConfig(confDirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, name);
   }
 
   public NetworkConfig withPluginTimeout(Duration timeout) {
-    return new NetworkConfig(confDirs, pluginDirs, netnsDir, cacheDir, timeout, networkName, loopback);
-  }
-
-  public NetworkConfig withLoopback(boolean on) {
-    return new NetworkConfig(confDirs, pluginDirs, netnsDir, cacheDir, pluginTimeout, networkName, on);
+    return new NetworkConfig(confDirs, pluginDirs, netnsDir, cacheDir, timeout, networkName);
   }
 }

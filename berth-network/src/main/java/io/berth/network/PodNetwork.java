@@ -11,10 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -24,9 +20,10 @@ import org.slf4j.LoggerFactory;
  * Pod networking: network namespaces pinned under the state dir, and the CNI plugins of the configured network
  * (SPEC.md, https://github.com/containernetworking/cni/blob/main/SPEC.md) run for ADD, CHECK and DEL.
  *
- * <p>Besides the chosen network (attached as {@code eth0}), the {@code loopback} plugin is run as a network of its
- * own for {@code lo}, as containerd does (both ADDs at once), unless {@link NetworkConfig#loopback()} is off. The
- * config files are read at each {@link #setUp}, so a config installed after start is picked up.
+ * <p>The chosen network is attached as {@code eth0}. The pod's {@code lo} is brought up by Berth itself when the
+ * namespace is made (one ioctl, where containerd runs the CNI {@code loopback} plugin as a second network: a
+ * process per pod for one flag). The config files are read at each {@link #setUp}, so a config installed after
+ * start is picked up.
  *
  * <p>Every ADD is recorded in the cache dir before the first plugin runs and completed with the result after, so
  * {@link #tearDown} passes the same config, arguments and {@code prevResult} even after a restart or a config
@@ -38,9 +35,6 @@ public final class PodNetwork {
   /** The interface name of the pod network inside the sandbox (CRI and containerd use eth0). */
   public static final String POD_INTERFACE = "eth0";
   static final String LOOPBACK_INTERFACE = "lo";
-  /** Runs the loopback ADD beside the pod network's (plugins are processes: waiting is all a thread does). */
-  private static final Executor ATTACHERS = Executors.newThreadPerTaskExecutor(
-      Thread.ofVirtual().name("cni-attach-", 0).factory());
 
   /** A pinned network namespace of a sandbox. */
   public record NetNs(String sandboxId, Path path) {
@@ -125,8 +119,8 @@ public final class PodNetwork {
   }
 
   /**
-   * Creates a network namespace for a sandbox, pinned by a bind mount at {@code netnsDir/<name>}. Its {@code lo} is
-   * down until {@link #setUp} runs the loopback plugin.
+   * Creates a network namespace for a sandbox, pinned by a bind mount at {@code netnsDir/<name>}, with its {@code lo}
+   * up.
    */
   public NetNs createNetns(String sandboxId) {
     checkSandboxId(sandboxId);
@@ -136,7 +130,8 @@ public final class PodNetwork {
   }
 
   /**
-   * Pins an existing network namespace for a sandbox, like {@link #createNetns}: {@code nsFile} is its nsfs file
+   * Pins an existing network namespace for a sandbox and brings its {@code lo} up, like {@link #createNetns}: {@code
+   * nsFile} is its nsfs file
    * ({@code /proc/PID/ns/net} of a process that made it, for a namespace owned by the pod's user namespace).
    */
   public NetNs adoptNetns(String sandboxId, Path nsFile) {
@@ -189,8 +184,7 @@ public final class PodNetwork {
   }
 
   /**
-   * Attaches the pod to the network: CNI ADD of the loopback network for {@code lo} and, at the same time, of every
-   * plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the
+   * Attaches the pod to the network: CNI ADD of every plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the
    * error is thrown; if one of those DELs fails too, the attachments stay recorded ({@link #hasAttachments}) so that
    * {@link #tearDown} can release them later.
    *
@@ -228,22 +222,14 @@ public final class PodNetwork {
           cache.removeAll(req.sandboxId());
         }
       });
-      // lo and eth0 are independent: both ADDs run at once (as go-cni attaches a pod's networks), so the loopback
-      // plugin's start-up does not add to the pod's.
-      CompletableFuture<Attached> lo = config.loopback()
-          ? CompletableFuture.supplyAsync(() -> attach(ConfList.loopback(), req.sandboxId(), ns, LOOPBACK_INTERFACE,
-              args, caps), ATTACHERS)
-          : CompletableFuture.completedFuture(null);
       Attached eth;
       try {
         eth = attach(list, req.sandboxId(), ns, POD_INTERFACE, args, caps);
       } catch (RuntimeException e) {
         leftover[0] |= PluginChain.rollbackIncomplete(e);
-        awaitAndKeepUndo(lo, undo, false, leftover); // eth0's error is the one to report
         throw e;
       }
       undo.push(eth.undoName(), eth.undo());
-      awaitAndKeepUndo(lo, undo, true, leftover);
       List<String> ips = eth.added().result().podIps(POD_INTERFACE);
       if (ips.isEmpty()) {
         throw BerthException.unavailable("network %s (%s) gave sandbox %s no IP address on %s", list.name(),
@@ -261,30 +247,6 @@ public final class PodNetwork {
 
   /** A finished ADD and the DEL that takes it back. */
   private record Attached(PluginChain.Added added, String undoName, Undo.Action undo) {}
-
-  /**
-   * Waits for the loopback ADD; when it succeeded its DEL joins {@code undo} (so a failure of the other network
-   * still takes it back), when it failed its error is thrown if {@code rethrow}.
-   */
-  private static void awaitAndKeepUndo(CompletableFuture<Attached> lo, Undo undo, boolean rethrow,
-      boolean[] leftover) {
-    Attached a;
-    try {
-      a = lo.join();
-    } catch (CompletionException e) {
-      leftover[0] |= PluginChain.rollbackIncomplete(e.getCause());
-      if (!rethrow) {
-        return;
-      }
-      if (e.getCause() instanceof BerthException b) {
-        throw b;
-      }
-      throw BerthException.internal(e.getCause(), "loopback network");
-    }
-    if (a != null) {
-      undo.push(a.undoName(), a.undo());
-    }
-  }
 
   private Attached attach(ConfList list, String id, NetNs ns, String ifName, String args, ObjectNode caps) {
     ResultCache.Entry pending =
@@ -391,7 +353,7 @@ public final class PodNetwork {
   }
 
   /**
-   * Ready when a network config exists, parses, and every plugin it names (and {@code loopback}) is installed.
+   * Ready when a network config exists, parses, and every plugin it names is installed.
    * Never throws.
    */
   public Status status() {
@@ -400,11 +362,7 @@ public final class PodNetwork {
       if (list.isEmpty()) {
         return new Status(false, "NetworkPluginNotReady", noConfigMessage());
       }
-      List<String> types = new java.util.ArrayList<>(list.get().pluginTypes());
-      if (config.loopback()) {
-        types.add("loopback");
-      }
-      for (String type : types) {
+      for (String type : list.get().pluginTypes()) {
         if (invoker.find(type).isEmpty()) {
           return new Status(false, "NetworkPluginNotReady", String.format(
               "CNI plugin %s of network %s (%s) not found in %s", type, list.get().name(), list.get().source(),
