@@ -454,11 +454,10 @@ final class SqliteMetadataStore implements MetadataStore {
   }
 
   /**
-   * A write, its statement compiled once per store: a pod start writes its records five times, and compiling the
-   * statement was most of a write's cost until the JIT got to it. Runs under {@link #lock}, as every use of the
-   * connection does.
+   * Runs a write with its statement compiled once per store (a pod start writes its records five times, and compiling
+   * the statement was most of a write's cost until the JIT got to it); arguments are strings, or byte arrays for
+   * blobs. Runs under {@link #lock}, as every use of the connection does.
    */
-  /** Runs a write with its statement kept; arguments are strings, or byte arrays for blobs. */
   private int update(Connection c, String sql, Object... args) throws SQLException {
     PreparedStatement ps = writes.get(sql);
     if (ps == null) {
