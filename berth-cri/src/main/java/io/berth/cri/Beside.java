@@ -1,6 +1,7 @@
 package io.berth.cri;
 
 import io.berth.core.BerthException;
+import io.berth.linux.BlockingIo;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -9,15 +10,26 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 
 /**
- * A step of a CRI call run beside the rest of it (network namespace, namespace pins, rootfs), on a virtual thread of
- * its own; the call joins it before it needs the result, and its undo waits for it before releasing what it made.
+ * A step of a CRI call run beside the rest of it (network namespace, namespace pins, rootfs), on a platform thread
+ * ({@link BlockingIo}: these steps wait in mount(2), unshare(2) and the like through foreign calls, which would hold a
+ * virtual thread's carrier, one of as many as there are CPUs); the call joins it before it needs the result, and its
+ * undo waits for it before releasing what it made.
  */
 final class Beside {
   private Beside() {}
 
-  /** Starts {@code step} on a virtual thread named {@code name}. */
+  /** Starts {@code step} on a platform thread, named {@code name} while it runs. */
   static <T> CompletableFuture<T> start(String name, Supplier<T> step) {
-    return CompletableFuture.supplyAsync(step, r -> Thread.ofVirtual().name(name).start(r));
+    return BlockingIo.submit(() -> {
+      Thread self = Thread.currentThread();
+      String pooled = self.getName();
+      self.setName(name);
+      try {
+        return step.get();
+      } finally {
+        self.setName(pooled);
+      }
+    });
   }
 
   /** The step's result; its failure is the call's, as {@code what} (formatted with {@code id}). */

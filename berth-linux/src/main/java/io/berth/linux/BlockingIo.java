@@ -6,12 +6,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * Platform threads for reads, writes and opens that block in the kernel on pipes and FIFOs berthd opened itself
- * (a monitor's sync pipe, a command's output, a control FIFO).
+ * Platform threads for calls that block in the kernel where a virtual thread would hold its carrier: reads, writes
+ * and opens on pipes and FIFOs berthd opened itself (a monitor's sync pipe, a command's output, a control FIFO), and
+ * native calls that wait (posix_spawn returns once the child has exec'd; a mount can take milliseconds).
  *
  * <p>Why not virtual threads: a {@link java.io.FileInputStream} or {@link java.io.FileOutputStream} on such a
- * descriptor blocks its carrier thread without the scheduler adding another (JDK 25 compensates only for its own
- * process pipes and NIO channels). berthd has as many carriers as CPUs, two on a small node: two containers being
+ * descriptor, or a foreign function call, blocks its carrier thread without the scheduler adding another (JDK 25
+ * compensates only for its own process pipes, file system calls and NIO channels). berthd has as many carriers as CPUs, two on a small node: two containers being
  * created at once would otherwise stop every other virtual thread, gRPC handlers included, until their runtimes
  * answered. Threads are reused and end after a minute idle.
  */

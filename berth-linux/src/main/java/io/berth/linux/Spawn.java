@@ -20,9 +20,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Starts programs with posix_spawn(3), directly: no helper process or shell in between (the JDK's
@@ -38,6 +40,9 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@link #run}: a short command (runtime CLI, CNI plugin) with stdin given, stdout and stderr captured, and a
  *       deadline after which it and its descendants are killed.
  * </ul>
+ *
+ * <p>Both call posix_spawn on a {@link BlockingIo} platform thread: it returns only once the child has exec'd (a
+ * millisecond or more on a busy node), time for which a virtual thread caller would hold one of berthd's few carriers.
  */
 public final class Spawn {
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
@@ -154,6 +159,18 @@ public final class Spawn {
     Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(log, "log");
     checkArgv(argv);
+    // On a platform thread: posix_spawn returns only once the child has exec'd, and a virtual thread would hold its
+    // carrier that long (see BlockingIo). Not interruptible (a spawn takes milliseconds): an interrupt stays set for
+    // the caller's next wait, which then stops the child as it would have without this hop.
+    try {
+      return BlockingIo.submit(() -> startHere(argv, env, directory, log)).join();
+    } catch (CompletionException e) {
+      throw rethrown(e.getCause());
+    }
+  }
+
+  private static Child startHere(List<String> argv, Map<String, String> env, Path directory, Path log)
+      throws IOException {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment fds = a.allocate(INT, 2);
       MemorySegment state = a.allocate(Libc.CALL_STATE);
@@ -192,6 +209,9 @@ public final class Spawn {
   private static final Duration OUTPUT_GRACE = Duration.ofSeconds(10);
   /** How often {@link #run} looks at waitpid while the command's output is still open. */
   private static final long EXIT_LOOK_NANOS = 5_000_000L;
+  /** What {@link #run} knows of its command's pid before it has one: not started yet, or the caller gave up. */
+  private static final int NOT_STARTED = -1;
+  private static final int CANCELLED = -2;
   /** Input up to this size fits an empty pipe (64 KiB) and is written without a helper thread. */
   private static final int INLINE_STDIN = 16 * 1024;
 
@@ -208,16 +228,27 @@ public final class Spawn {
   public static Result run(List<String> argv, Map<String, String> env, byte[] stdin, Duration timeout,
       int maxOutput) throws IOException, InterruptedException {
     checkArgv(argv);
-    Piped p = startPiped(argv, env);
-    // One platform thread per command reads both outputs and learns of the exit in the same poll(2), on a pidfd:
-    // the caller is woken once, when all is known, instead of two readers and a caller looking at waitpid.
     long deadline = System.nanoTime() + timeout.toNanos();
-    CompletableFuture<Result> done = BlockingIo.submit(() -> collect(p, maxOutput, deadline));
-    feed(p.stdin(), stdin);
+    // The command's pid once started; NOT_STARTED until then, CANCELLED when the caller gave up first.
+    AtomicInteger started = new AtomicInteger(NOT_STARTED);
+    // One platform thread per command starts it (posix_spawn waits until the child has exec'd, which pins a virtual
+    // thread's carrier: see BlockingIo), then reads both outputs and learns of the exit in the same poll(2), on a
+    // pidfd: the caller is woken once, when all is known.
+    CompletableFuture<Result> done = BlockingIo.submit(() -> {
+      Piped p = startPiped(argv, env);
+      if (!started.compareAndSet(NOT_STARTED, p.pid())) {
+        killAll(p.pid()); // the caller was interrupted meanwhile; collect still reaps it and closes the pipes
+      }
+      feed(p.stdin(), stdin);
+      return collect(p, maxOutput, deadline);
+    });
     try {
       return done.get();
     } catch (InterruptedException e) {
-      killAll(p.pid());
+      int pid = started.getAndUpdate(v -> v == NOT_STARTED ? CANCELLED : v);
+      if (pid > 0) {
+        killAll(pid);
+      }
       try {
         done.get(OUTPUT_GRACE.toMillis() * 2, TimeUnit.MILLISECONDS);
       } catch (ExecutionException | TimeoutException | InterruptedException ignored) {
@@ -225,8 +256,22 @@ public final class Spawn {
       }
       throw new InterruptedException("interrupted waiting for " + argv.getFirst());
     } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+      throw rethrown(e.getCause());
     }
+  }
+
+  /** A spawning task's failure as the caller's: IOException (cannot start) and unchecked exceptions as they are. */
+  private static IOException rethrown(Throwable cause) {
+    if (cause instanceof IOException io) {
+      return io;
+    }
+    if (cause instanceof RuntimeException r) {
+      throw r;
+    }
+    if (cause instanceof Error err) {
+      throw err;
+    }
+    throw new IllegalStateException(cause);
   }
 
   /**

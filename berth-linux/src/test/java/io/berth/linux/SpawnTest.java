@@ -155,6 +155,30 @@ class SpawnTest {
   }
 
   @Test
+  void run_callerInterrupted_commandIsKilledAndReapedBeforeTheCallThrows() throws Exception {
+    Path pidFile = dir.resolve("pid");
+    java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+    Thread caller = Thread.ofVirtual().start(() -> {
+      try {
+        Spawn.run(List.of("/bin/sh", "-c", "echo $$ > " + pidFile + "; exec sleep 60"), ENV, null,
+            Duration.ofSeconds(120), 4096);
+        outcome.complete(null);
+      } catch (Throwable t) {
+        outcome.complete(t);
+      }
+    });
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while ((!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    int pid = Integer.parseInt(Files.readString(pidFile).strip());
+    caller.interrupt();
+
+    assertThat(outcome.get(30, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+    assertThat(Path.of("/proc/" + pid)).as("killed and reaped (it was this JVM's child)").doesNotExist();
+  }
+
+  @Test
   void run_whileCommandsBlockOnTheirOutput_virtualThreadsStillRun() throws Exception {
     // More waiting commands than carrier threads: their pipe reads must not hold the carriers.
     int commands = Runtime.getRuntime().availableProcessors() + 2;
