@@ -71,24 +71,14 @@ final class NetnsPinner {
    * and returns to the original namespace (and then ends), like the creation below.
    */
   static void bringUpLoopback(Path nsFile) {
-    RuntimeException failure = onOwnThread("netns-lo", () -> {
-      int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
+    RuntimeException failure = onOwnThread("netns-lo", () -> awayFromOwnNetns(() -> {
+      int target = Syscalls.openReadOnly(nsFile.toString());
       try {
-        int target = Syscalls.openReadOnly(nsFile.toString());
-        try {
-          Syscalls.setns(target, Syscalls.CLONE_NEWNET);
-        } finally {
-          Syscalls.close(target);
-        }
-        try {
-          NetLinks.bringUp(PodNetwork.LOOPBACK_INTERFACE);
-        } finally {
-          Syscalls.setns(original, Syscalls.CLONE_NEWNET);
-        }
+        Syscalls.setns(target, Syscalls.CLONE_NEWNET);
       } finally {
-        Syscalls.close(original);
+        Syscalls.close(target);
       }
-    }, nsFile);
+    }, () -> NetLinks.bringUp(PodNetwork.LOOPBACK_INTERFACE)), nsFile);
     if (failure != null) {
       throw BerthException.wrap(failure, "bring up %s in network namespace %s", PodNetwork.LOOPBACK_INTERFACE, nsFile);
     }
@@ -100,21 +90,13 @@ final class NetnsPinner {
    * Its {@code lo} is brought up there and then, as the CNI loopback plugin would (without a process).
    */
   private static void pinNewNamespace(Path pin) {
-    RuntimeException failure = onOwnThread("netns-pin", () -> {
-      int original = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
-      try {
-        Syscalls.unshare(Syscalls.CLONE_NEWNET);
-        try {
+    RuntimeException failure = onOwnThread("netns-pin", () -> awayFromOwnNetns(
+        () -> Syscalls.unshare(Syscalls.CLONE_NEWNET),
+        () -> {
           NetLinks.bringUp(PodNetwork.LOOPBACK_INTERFACE);
           Syscalls.mount("/proc/self/task/" + Syscalls.gettid() + "/ns/net", pin.toString(), "none",
               Syscalls.MS_BIND, null);
-        } finally {
-          Syscalls.setns(original, Syscalls.CLONE_NEWNET);
-        }
-      } finally {
-        Syscalls.close(original);
-      }
-    }, pin);
+        }), pin);
     if (failure != null) {
       try {
         Syscalls.umount2(pin.toString(), Syscalls.MNT_DETACH);
@@ -122,6 +104,24 @@ final class NetnsPinner {
         // not mounted
       }
       throw BerthException.wrap(failure, "create network namespace %s", pin);
+    }
+  }
+
+  /**
+   * On the calling thread: {@code enter} another network namespace (a failed enter leaves the thread where it was),
+   * run {@code work} there, and return to the thread's own namespace whatever happens.
+   */
+  private static void awayFromOwnNetns(Runnable enter, Runnable work) {
+    int own = Syscalls.openReadOnly("/proc/self/task/" + Syscalls.gettid() + "/ns/net");
+    try {
+      enter.run();
+      try {
+        work.run();
+      } finally {
+        Syscalls.setns(own, Syscalls.CLONE_NEWNET);
+      }
+    } finally {
+      Syscalls.close(own);
     }
   }
 
