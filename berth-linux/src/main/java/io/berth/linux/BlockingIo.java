@@ -12,9 +12,9 @@ import java.util.concurrent.Executors;
  *
  * <p>Why not virtual threads: a {@link java.io.FileInputStream} or {@link java.io.FileOutputStream} on such a
  * descriptor, or a foreign function call, blocks its carrier thread without the scheduler adding another (JDK 25
- * compensates only for its own process pipes, file system calls and NIO channels). berthd has as many carriers as CPUs, two on a small node: two containers being
- * created at once would otherwise stop every other virtual thread, gRPC handlers included, until their runtimes
- * answered. Threads are reused and end after a minute idle.
+ * compensates only for its own process pipes, file system calls and NIO channels). berthd has as many carriers as
+ * CPUs, two on a small node: two containers being created at once would otherwise stop every other virtual thread,
+ * gRPC handlers included, until their runtimes answered. Threads are reused and end after a minute idle.
  */
 public final class BlockingIo {
   private static final ExecutorService THREADS =

@@ -130,9 +130,9 @@ public final class PodNetwork {
   }
 
   /**
-   * Pins an existing network namespace for a sandbox and brings its {@code lo} up, like {@link #createNetns}: {@code
-   * nsFile} is its nsfs file
-   * ({@code /proc/PID/ns/net} of a process that made it, for a namespace owned by the pod's user namespace).
+   * Pins an existing network namespace for a sandbox and brings its {@code lo} up, like {@link #createNetns}:
+   * {@code nsFile} is its nsfs file ({@code /proc/PID/ns/net} of a process that made it, for a namespace owned by the
+   * pod's user namespace).
    */
   public NetNs adoptNetns(String sandboxId, Path nsFile) {
     checkSandboxId(sandboxId);
@@ -184,9 +184,9 @@ public final class PodNetwork {
   }
 
   /**
-   * Attaches the pod to the network: CNI ADD of every plugin of the chosen network for {@code eth0}. On failure everything added is deleted again (CNI DEL) before the
-   * error is thrown; if one of those DELs fails too, the attachments stay recorded ({@link #hasAttachments}) so that
-   * {@link #tearDown} can release them later.
+   * Attaches the pod to the network: CNI ADD of every plugin of the chosen network for {@code eth0}. On failure
+   * everything added is deleted again (CNI DEL) before the error is thrown; if one of those DELs fails too, the
+   * attachments stay recorded ({@link #hasAttachments}) so that {@link #tearDown} can release them later.
    *
    * @throws BerthException UNAVAILABLE when no network config exists or a plugin fails (the message names the
    *     plugin and carries its {@code msg}); INVALID_ARGUMENT for a broken config file or a plugin reporting a
