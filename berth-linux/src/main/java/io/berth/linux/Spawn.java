@@ -339,11 +339,10 @@ public final class Spawn {
         exit = child.reap(OUTPUT_GRACE);
       }
       return new Result(exit.orElse(-1), out.bytes(), err.bytes(), timedOut);
-    } catch (RuntimeException e) {
+    } catch (Throwable t) {
+      // whatever broke the collecting (an error included), the command must not outlive it unreaped
       killAll(p.pid());
       child.reap(OUTPUT_GRACE);
-      throw e;
-    } catch (Throwable t) {
       throw Libc.rethrow(t);
     } finally {
       out.close();
