@@ -76,39 +76,57 @@ final class CreateContainer {
         podConfig.getLinux().getSecurityContext().getNamespaceOptions());
     PodUserNamespace.checkContainer(podConfig.getLinux().getSecurityContext().getNamespaceOptions(),
         config.getLinux().getSecurityContext().getNamespaceOptions());
-    String id = Ids.newId();
     String name = Container.reservationName(config.getMetadata(), podConfig.getMetadata());
     long start = System.nanoTime();
+    // A rootfs made ahead for this image, when one is ready (not for idmapped ones): its id becomes the container's.
+    Optional<RootfsSpares.Spare> spare = userns.isEmpty() ? st.spares.take(image.chainIds()) : Optional.empty();
+    String id = spare.map(RootfsSpares.Spare::id).orElseGet(Ids::newId);
 
-    st.containers.reserveName(name, id);
+    try {
+      st.containers.reserveName(name, id);
+    } catch (RuntimeException e) {
+      spare.ifPresent(st.spares::discard);
+      throw e;
+    }
     try (var held = st.locks.lock(id); Undo undo = new Undo()) {
       undo.push("release container name", () -> st.containers.releaseName(name, id));
+      spare.ifPresent(s -> undo.push("discard the spare rootfs", () -> st.spares.discard(s)));
       // Recorded before anything exists; all of it (dir, snapshot, monitor, runtime state) is named after the id, so
       // after a crash Recovery forgets this record and sweeps what it left.
       st.records.put(ContainerRecord.newBuilder().setId(id).setSandboxId(sandbox.id()).setConfig(config)
           .setRuntimeHandler(pod.getRuntimeHandler()).setCreating(true).build());
       undo.push("delete container record", () -> st.records.deleteContainer(id));
       PausePoint.reach("createcontainer.after-record");
-      Path dir = Files.createDirectories(st.containerDir(id));
-      undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
-      Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
-      Path bundle = Files.createDirectories(dir.resolve("bundle"));
-      Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
-      // The rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow) is made
-      // while the rest of the spec is worked out. The spec needs the rootfs only for the image's user files, kept
-      // by image id after its first container, so from then on it is written before the mount is done.
-      CompletableFuture<Void> rootfsMade = Beside.start("rootfs-" + id, () -> {
-        st.snapshotter.prepare(id, image.chainIds());
-        if (userns.isPresent()) {
-          // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
-          st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
-              userns.get().rootUid(), userns.get().rootGid()));
-        } else {
-          st.snapshotter.mount(id, rootfs);
-        }
-        return null;
-      });
-      undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(rootfsMade, id, rootfs));
+      Path dir = st.containerDir(id);
+      Path bundle = dir.resolve("bundle");
+      Path rootfs = bundle.resolve("rootfs");
+      CompletableFuture<Void> rootfsMade;
+      boolean madeAhead = spare.isPresent() && st.spares.moveInto(spare.get(), dir);
+      if (madeAhead) {
+        undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+        rootfsMade = CompletableFuture.completedFuture(null);
+      } else {
+        Files.createDirectories(dir);
+        undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+        Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
+        Files.createDirectories(rootfs);
+        // The rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow) is made
+        // while the rest of the spec is worked out. The spec needs the rootfs only for the image's user files, kept
+        // by image id after its first container, so from then on it is written before the mount is done.
+        rootfsMade = Beside.start("rootfs-" + id, () -> {
+          st.snapshotter.prepare(id, image.chainIds());
+          if (userns.isPresent()) {
+            // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
+            st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
+                userns.get().rootUid(), userns.get().rootGid()));
+          } else {
+            st.snapshotter.mount(id, rootfs);
+          }
+          return null;
+        });
+      }
+      CompletableFuture<Void> made = rootfsMade;
+      undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(made, id, rootfs));
 
       Path logPath = logPath(podConfig, config);
       if (logPath != null) {
@@ -180,12 +198,15 @@ final class CreateContainer {
       st.save(container, record);
       st.containers.put(id, container);
       undo.commit();
+      if (userns.isEmpty()) {
+        st.spares.replenish(image.chainIds()); // for the next container of this image
+      }
       st.metrics.phase("container_create", System.nanoTime() - start);
       st.publish(container, ContainerEventType.CONTAINER_CREATED_EVENT, views);
       long end = System.nanoTime();
-      log.info("container {} ({}) created in sandbox {} in {} ms (rootfs and spec {}, {} create {}, record {})", id,
-          name, sandbox.id(), millis(end - start), millis(prepared - start), handler.name(),
-          millis(runtimeDone - prepared), millis(end - runtimeDone));
+      log.info("container {} ({}) created in sandbox {} in {} ms (rootfs{} and spec {}, {} create {}, record {})", id,
+          name, sandbox.id(), millis(end - start), madeAhead ? " made ahead" : "", millis(prepared - start),
+          handler.name(), millis(runtimeDone - prepared), millis(end - runtimeDone));
       return CreateContainerResponse.newBuilder().setContainerId(id).build();
     } catch (IOException e) {
       throw BerthException.internal(e, "cannot create container %s", name);

@@ -1,5 +1,6 @@
 package io.berth.cri;
 
+import io.berth.image.Image;
 import io.berth.image.ImageService;
 import io.berth.metadata.MetadataStore;
 import io.berth.network.PodNetwork;
@@ -25,8 +26,10 @@ import java.util.stream.Collectors;
 public final class CriServices implements AutoCloseable {
   private final List<BindableService> services;
   private final StreamingServer streaming;
+  private final RootfsSpares spares;
 
-  private CriServices(List<BindableService> services, StreamingServer streaming) {
+  private CriServices(RootfsSpares spares, List<BindableService> services, StreamingServer streaming) {
+    this.spares = spares;
     this.services = services;
     this.streaming = streaming;
   }
@@ -47,6 +50,7 @@ public final class CriServices implements AutoCloseable {
       Path catatonit,
       String pauseImage,
       Duration podStopTimeout,
+      int spareRootfsImages,
       PrometheusRegistry metricsRegistry) {}
 
   public static CriServices create(Dependencies d) {
@@ -54,7 +58,7 @@ public final class CriServices implements AutoCloseable {
     Rpc rpc = new Rpc(metrics);
     OciRuntimes runtimes = new ConmonRuntimes(d.runtimes(), d.handlers(), d.cgroupDriver());
     RuntimeState.Settings settings = new RuntimeState.Settings(d.rootDir(), d.stateDir(), d.catatonit(),
-        d.pauseImage(), d.runtimes().defaultHandler(), d.podStopTimeout());
+        d.pauseImage(), d.runtimes().defaultHandler(), d.podStopTimeout(), d.spareRootfsImages());
     RuntimeState st = new RuntimeState(settings, new MetadataRecords(d.metadata()), d.images(), d.snapshotter(),
         d.network(), runtimes, metrics);
     StatusViews views = new StatusViews(st);
@@ -64,6 +68,9 @@ public final class CriServices implements AutoCloseable {
         .flatMap(c -> d.images().find(c.record().getImageId()).stream())
         .flatMap(i -> i.chainIds().stream())
         .collect(Collectors.toSet()));
+    // Spare rootfs snapshots hold layers too: those of images that are gone go before each collection.
+    d.images().setBeforeCollect(() -> st.spares.retainOnly(d.images().list().stream()
+        .map(Image::chainIds).collect(Collectors.toSet())));
     Streams[] backend = new Streams[1];
     StreamingServer streaming = StreamingServer.start(d.streaming(), new DelegatingBackend(() -> backend[0]));
     // A handler claims user namespaces only where they really work: see UserNamespaceSupport.
@@ -76,7 +83,7 @@ public final class CriServices implements AutoCloseable {
     PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming, d.cgroupDriver());
     backend[0] = runtimeService.streams();
     ImageHandlers imageHandlers = new ImageHandlers(d.images(), metrics);
-    return new CriServices(List.of(
+    return new CriServices(st.spares, List.of(
         runtimeService,
         new CriImageService(rpc, imageHandlers),
         new BerthImagesService(imageHandlers, d.images(), () -> st.containers.all().stream()
@@ -91,5 +98,6 @@ public final class CriServices implements AutoCloseable {
   @Override
   public void close() {
     streaming.close();
+    spares.close();
   }
 }

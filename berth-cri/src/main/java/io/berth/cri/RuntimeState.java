@@ -28,9 +28,12 @@ final class RuntimeState {
   private static final Logger log = LoggerFactory.getLogger(RuntimeState.class);
 
   /** Settings of the runtime side, from berthd's config. */
-  /** {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image). */
+  /**
+   * {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image);
+   * {@code spareRootfsImages}: how many images keep a container rootfs made ahead (see {@link RootfsSpares}).
+   */
   record Settings(Path rootDir, Path stateDir, Path catatonit, String pauseImage, String defaultHandler,
-      Duration podStopTimeout) {}
+      Duration podStopTimeout, int spareRootfsImages) {}
 
   final Settings settings;
   final IdIndex<Sandbox> sandboxes = new IdIndex<>("sandbox");
@@ -46,6 +49,7 @@ final class RuntimeState {
   final NamespacePins nsPins;
   final CriMetrics metrics;
   final UserNamespaceSupport userns;
+  final RootfsSpares spares;
 
   RuntimeState(Settings settings, Records records, ImageService images, Snapshotter snapshotter, PodNetwork network,
       OciRuntimes runtimes, CriMetrics metrics) {
@@ -58,6 +62,7 @@ final class RuntimeState {
     this.metrics = metrics;
     this.nsPins = new NamespacePins(settings.stateDir().resolve("ns"));
     this.userns = new UserNamespaceSupport(snapshotter, settings.stateDir());
+    this.spares = RootfsSpares.open(snapshotter, settings.stateDir().resolve("spares"), settings.spareRootfsImages());
     try {
       Dirs.ensureTraversable(settings.stateDir().resolve("sandboxes"));
       Dirs.ensureTraversable(settings.stateDir().resolve("containers"));

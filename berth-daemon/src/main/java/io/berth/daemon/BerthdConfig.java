@@ -31,7 +31,7 @@ public record BerthdConfig(
     log = log == null ? new Log(null, null) : log;
     image = image == null ? new Image(null, null, null, null) : image;
     registry = registry == null ? new Registry(null, null, null, null) : registry;
-    runtime = runtime == null ? new Runtime(null, null, null, null) : runtime;
+    runtime = runtime == null ? new Runtime(null, null, null, null, null) : runtime;
     network = network == null ? new Network(null, null, null, null) : network;
     pod = pod == null ? new Pod(null, null, null, null) : pod;
     streaming = streaming == null ? new Streaming(null, null, null) : streaming;
@@ -124,8 +124,11 @@ public record BerthdConfig(
       @JsonProperty("default_handler") String defaultHandler,
       @JsonProperty("conmon") String conmon,
       @JsonProperty("cgroup_driver") String cgroupDriver,
+      @JsonProperty("spare_rootfs") Integer spareRootfs,
       @JsonProperty("handlers") Map<String, Handler> handlers) {
     public Runtime {
+      spareRootfs = spareRootfs == null ? 8 : spareRootfs;
+      Checks.range("runtime.spare_rootfs", spareRootfs, 0, 256);
       defaultHandler = orDefault(defaultHandler, "runc");
       conmon = orDefault(conmon, "/usr/bin/conmon");
       cgroupDriver = orDefault(cgroupDriver, "cgroupfs");

@@ -82,7 +82,8 @@ final class Components implements AutoCloseable {
         new StreamingConfig(c.streaming().address(), c.streaming().port(),
             Checks.parseDuration(c.streaming().tokenTtl()), null),
         root, state, Path.of(c.pod().catatonit()),
-        "image".equals(c.pod().infra()) ? c.pod().pauseImage() : null, Checks.parseDuration(c.pod().stopTimeout()), metrics));
+        "image".equals(c.pod().infra()) ? c.pod().pauseImage() : null, Checks.parseDuration(c.pod().stopTimeout()),
+        c.runtime().spareRootfs(), metrics));
     return new Components(metadata, cri, metrics, List.of(state.resolve("netns"), state.resolve("ns")));
   }
 

@@ -55,6 +55,7 @@ public final class ImageService implements AutoCloseable {
   private final AtomicBoolean gcRunning = new AtomicBoolean();
   private final AtomicInteger activePulls = new AtomicInteger();
   private volatile Supplier<Set<Digest>> layersInUse = Set::of;
+  private volatile Runnable beforeCollect = () -> { };
   private volatile boolean closed;
   private volatile Thread gcThread;
 
@@ -94,6 +95,15 @@ public final class ImageService implements AutoCloseable {
    */
   public void setLayersInUse(Supplier<Set<Digest>> chainIdsInUse) {
     this.layersInUse = Objects.requireNonNull(chainIdsInUse);
+  }
+
+  /**
+   * Runs at the start of every garbage collection, with pulls and imports held off: the runtime side lets go of
+   * snapshots it keeps only to go faster (spare rootfs) over images that are no longer recorded, so their layers
+   * can go. Set by the runtime side at start.
+   */
+  public void setBeforeCollect(Runnable hook) {
+    this.beforeCollect = Objects.requireNonNull(hook);
   }
 
   public ImageConfig config() {
@@ -202,6 +212,7 @@ public final class ImageService implements AutoCloseable {
   public GcResult gc() {
     gcLock.writeLock().lock();
     try {
+      beforeCollect.run();
       return GarbageCollector.collect(metadata, content, snapshotter, layersInUse);
     } finally {
       gcLock.writeLock().unlock();

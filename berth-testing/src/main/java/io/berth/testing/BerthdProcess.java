@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
@@ -29,7 +30,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -644,8 +647,20 @@ public final class BerthdProcess implements AutoCloseable, BeforeAllCallback, Af
         .netnsDirs(() -> List.of(Path.of("/run/netns"), state().resolve("netns")))
         .cgroupParent(() -> cgroupParent())
         .watchDirs(() -> List.of(state(), root().resolve("snapshots/active")))
+        .ignoreIds(this::spareIds)
         .beforeCompare(this::removeAllPods)
         .build();
+  }
+
+  /** Ids of the spare rootfs berthd keeps made ahead (under {@code <state>/spares}). */
+  public Set<String> spareIds() {
+    try (Stream<Path> s = Files.list(state().resolve("spares"))) {
+      return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+    } catch (NoSuchFileException e) {
+      return Set.of();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private Path requireDir() {
