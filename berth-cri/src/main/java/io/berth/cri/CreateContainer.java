@@ -100,33 +100,14 @@ final class CreateContainer {
       Path dir = st.containerDir(id);
       Path bundle = dir.resolve("bundle");
       Path rootfs = bundle.resolve("rootfs");
-      CompletableFuture<Void> rootfsMade;
       boolean madeAhead = spare.isPresent() && st.spares.moveInto(spare.get(), dir);
-      if (madeAhead) {
-        undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
-        rootfsMade = CompletableFuture.completedFuture(null);
-      } else {
+      if (!madeAhead) {
         Files.createDirectories(dir);
-        undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
-        Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
-        Files.createDirectories(rootfs);
-        // The rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow) is made
-        // while the rest of the spec is worked out. The spec needs the rootfs only for the image's user files, kept
-        // by image id after its first container, so from then on it is written before the mount is done.
-        rootfsMade = Beside.start("rootfs-" + id, () -> {
-          st.snapshotter.prepare(id, image.chainIds());
-          if (userns.isPresent()) {
-            // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
-            st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
-                userns.get().rootUid(), userns.get().rootGid()));
-          } else {
-            st.snapshotter.mount(id, rootfs);
-          }
-          return null;
-        });
       }
-      CompletableFuture<Void> made = rootfsMade;
-      undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(made, id, rootfs));
+      undo.push("remove container dir", () -> Dirs.deleteRecursively(dir));
+      CompletableFuture<Void> rootfsMade = madeAhead ? CompletableFuture.completedFuture(null)
+          : makeRootfs(id, dir, rootfs, image, userns, pod);
+      undo.push("unmount rootfs and remove snapshot", () -> removeRootfsOnceDone(rootfsMade, id, rootfs));
 
       Path logPath = logPath(podConfig, config);
       if (logPath != null) {
@@ -218,6 +199,28 @@ final class CreateContainer {
       userFiles.clear();
     }
     userFiles.put(imageId, files);
+  }
+
+  /**
+   * Starts making the rootfs (snapshot and overlay mount: most of this call's own time where new inodes are slow)
+   * beside the rest of the spec. The spec needs the rootfs only for the image's user files, kept by image id after
+   * its first container, so from then on it is written before the mount is done.
+   */
+  private CompletableFuture<Void> makeRootfs(String id, Path dir, Path rootfs, Image image,
+      Optional<PodUserNamespace> userns, SandboxRecord pod) throws IOException {
+    Dirs.restrict(dir, userns.map(PodUserNamespace::rootGid).orElse(0L));
+    Files.createDirectories(rootfs);
+    return Beside.start("rootfs-" + id, () -> {
+      st.snapshotter.prepare(id, image.chainIds());
+      if (userns.isPresent()) {
+        // The image's files show with the pod's ids (root's as its root's), and its root can write its layer.
+        st.snapshotter.mount(id, rootfs, new Snapshotter.Idmap(Path.of(pod.getUsernsPath()),
+            userns.get().rootUid(), userns.get().rootGid()));
+      } else {
+        st.snapshotter.mount(id, rootfs);
+      }
+      return null;
+    });
   }
 
   /** Undo of the rootfs: once its making finished, however it ended, unmounts it and removes the snapshot. */
