@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,8 +26,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Container rootfs made ahead: for each of the images that most recently had a container created (at most
- * {@code maxImages}), one writable snapshot over its layers, already mounted, waiting in {@code <state>/spares/<id>}
- * laid out as a container dir ({@code bundle/rootfs}). The next container of that image takes it: the dir is renamed
+ * {@code maxImages}), a writable snapshot over its layers, already mounted, waiting in {@code <state>/spares/<id>}
+ * laid out as a container dir ({@code bundle/rootfs}). One per image, more (up to {@link #MAX_PER_IMAGE}) once
+ * containers of the image come faster than its spares are made, as when a deployment scales up. The next container of that image takes it: the dir is renamed
  * to the container's and the spare's id becomes the container's id, so the snapshot (keyed by that id) needs no
  * rename and the mount moves with its dir. Making a snapshot and mounting it is most of CreateContainer's own time
  * on a disk where new inodes are slow; replicas of one image, the common case on a node, skip it.
@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
 final class RootfsSpares implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RootfsSpares.class);
 
+  /** The most spares one image keeps. */
+  static final int MAX_PER_IMAGE = 4;
+
   /** A spare: its id (the snapshot key, and the id of the container that takes it) and the layers it stands on. */
   record Spare(String id, List<Digest> chainIds) {}
 
@@ -49,12 +52,17 @@ final class RootfsSpares implements AutoCloseable {
   private final int maxImages;
   /** Held while a spare is made or dropped, so a drop never misses one being made. */
   private final ReentrantLock work = new ReentrantLock();
-  /** Ready spares by layer chain, least recently used first. Guarded by {@code this}. */
-  private final LinkedHashMap<List<Digest>, ArrayDeque<Spare>> ready = new LinkedHashMap<>(16, 0.75f, true);
-  /** Chains whose spare is queued or being made. Guarded by {@code this}. */
-  private final Set<List<Digest>> making = new HashSet<>();
+  /** Spares by layer chain, least recently used first. Guarded by {@code this}. */
+  private final LinkedHashMap<List<Digest>, PerImage> images = new LinkedHashMap<>(16, 0.75f, true);
   private final ExecutorService maker;
   private boolean closed; // guarded by this
+
+  /** One image's spares: ready ones, how many are queued or being made, and how many it should keep. */
+  private static final class PerImage {
+    final ArrayDeque<Spare> ready = new ArrayDeque<>();
+    int making;
+    int wanted = 1;
+  }
 
   private RootfsSpares(Snapshotter snapshotter, Path dir, int maxImages) {
     this.snapshotter = snapshotter;
@@ -94,8 +102,16 @@ final class RootfsSpares implements AutoCloseable {
 
   /** A ready spare over exactly these layers, now the caller's (see {@link #moveInto} and {@link #discard}). */
   synchronized Optional<Spare> take(List<Digest> chainIdsBottomFirst) {
-    ArrayDeque<Spare> q = ready.get(chainIdsBottomFirst);
-    return q == null ? Optional.empty() : Optional.ofNullable(q.pollFirst());
+    PerImage image = images.get(chainIdsBottomFirst);
+    if (image == null) {
+      return Optional.empty();
+    }
+    Spare s = image.ready.pollFirst();
+    if (s == null) {
+      // Containers of this image come faster than its spares: keep one more from now on.
+      image.wanted = Math.min(MAX_PER_IMAGE, image.wanted + 1);
+    }
+    return Optional.ofNullable(s);
   }
 
   /**
@@ -122,8 +138,8 @@ final class RootfsSpares implements AutoCloseable {
   }
 
   /**
-   * Asks for a spare over these layers, made in the background unless one is ready or on its way; marks the image as
-   * recently used, dropping the spares of the least recently used one beyond {@code maxImages}.
+   * Asks for the spares this image should keep, made in the background unless ready or on their way; marks the
+   * image as recently used, dropping the spares of the least recently used one beyond {@code maxImages}.
    */
   void replenish(List<Digest> chainIdsBottomFirst) {
     List<Digest> chain = List.copyOf(chainIdsBottomFirst);
@@ -131,16 +147,16 @@ final class RootfsSpares implements AutoCloseable {
       if (closed || maxImages == 0) {
         return;
       }
-      ArrayDeque<Spare> q = ready.computeIfAbsent(chain, k -> new ArrayDeque<>());
-      Iterator<ArrayDeque<Spare>> lru = ready.values().iterator();
-      while (ready.size() > maxImages) {
-        for (Spare s : lru.next()) {
+      PerImage image = images.computeIfAbsent(chain, k -> new PerImage());
+      Iterator<PerImage> lru = images.values().iterator();
+      while (images.size() > maxImages) {
+        for (Spare s : lru.next().ready) {
           submit(() -> destroy(s.id()));
         }
         lru.remove();
       }
-      if (q.isEmpty() && making.add(chain) && !submit(() -> make(chain))) {
-        making.remove(chain);
+      while (image.ready.size() + image.making < image.wanted && submit(() -> make(chain, image))) {
+        image.making++;
       }
     }
   }
@@ -151,11 +167,11 @@ final class RootfsSpares implements AutoCloseable {
     try {
       List<Spare> dropped = new ArrayList<>();
       synchronized (this) {
-        ready.entrySet().removeIf(e -> {
+        images.entrySet().removeIf(e -> {
           if (chainsInUse.contains(e.getKey())) {
             return false;
           }
-          dropped.addAll(e.getValue());
+          dropped.addAll(e.getValue().ready);
           return true;
         });
       }
@@ -167,7 +183,7 @@ final class RootfsSpares implements AutoCloseable {
 
   /** Ids of the spares ready now. */
   synchronized List<String> readyIds() {
-    return ready.values().stream().flatMap(ArrayDeque::stream).map(Spare::id).toList();
+    return images.values().stream().flatMap(i -> i.ready.stream()).map(Spare::id).toList();
   }
 
   /** Stops making spares and removes the ready ones (their mounts and snapshots). Idempotent. */
@@ -196,11 +212,11 @@ final class RootfsSpares implements AutoCloseable {
     }
   }
 
-  private void make(List<Digest> chain) {
+  private void make(List<Digest> chain, PerImage image) {
     work.lock();
     try {
       synchronized (this) {
-        if (closed || !ready.containsKey(chain)) {
+        if (closed || images.get(chain) != image) {
           return; // dropped meanwhile
         }
       }
@@ -220,10 +236,9 @@ final class RootfsSpares implements AutoCloseable {
       }
       boolean kept;
       synchronized (this) {
-        ArrayDeque<Spare> q = ready.get(chain);
-        kept = !closed && q != null;
+        kept = !closed && images.get(chain) == image;
         if (kept) {
-          q.addLast(new Spare(id, chain));
+          image.ready.addLast(new Spare(id, chain));
         }
       }
       if (!kept) {
@@ -231,7 +246,7 @@ final class RootfsSpares implements AutoCloseable {
       }
     } finally {
       synchronized (this) {
-        making.remove(chain);
+        image.making--;
       }
       work.unlock();
     }
