@@ -4,7 +4,8 @@
 # Prints medians, spread and the ratio Berth/containerd; writes JSON to berth-bench/target/bench-results/.
 # Needs root. Starts and stops its own registry, containerd and berthd under /var/tmp/berth-bench-*; leaves nothing.
 # Build: BENCH_BUILD=module (default: berth-bench only, its deps from ~/.m2), all (mvn install of the whole project,
-# which also builds berthd), none (use what is built).
+# which also builds berthd), none (use what is built). BENCH_BERTHD_TOML: TOML appended to berthd's config (say
+# "[runtime]\nspare_rootfs = 0"), to compare settings.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/bench.sh: needs root" >&2; exit 1; }

@@ -53,8 +53,14 @@ final class BerthdUnderTest extends DaemonRuntime {
                 conf_dirs = ["%5$s"]
                 plugin_dirs = ["%6$s"]
                 """.formatted(dir, socket(dir), env.registry().host(), env.registry().url(), env.cniConfDir(),
-                env.cniBinDir()));
+                env.cniBinDir()) + extraToml());
         return List.of(launcher.toString(), "--config", config.toString());
+    }
+
+    /** Config to compare, from {@code BENCH_BERTHD_TOML} (appended as is), e.g. {@code [runtime] spare_rootfs = 0}. */
+    private static String extraToml() {
+        String extra = System.getenv("BENCH_BERTHD_TOML");
+        return extra == null || extra.isBlank() ? "" : "\n" + extra.replace("\\n", "\n") + "\n";
     }
 
     /**
