@@ -27,11 +27,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Container rootfs made ahead: for each of the images that most recently had a container created (at most
  * {@code maxImages}), a writable snapshot over its layers, already mounted, waiting in {@code <state>/spares/<id>}
- * laid out as a container dir ({@code bundle/rootfs}). One per image, more (up to {@link #MAX_PER_IMAGE}) once
- * containers of the image come faster than its spares are made, as when a deployment scales up. The next container of that image takes it: the dir is renamed
- * to the container's and the spare's id becomes the container's id, so the snapshot (keyed by that id) needs no
- * rename and the mount moves with its dir. Making a snapshot and mounting it is most of CreateContainer's own time
- * on a disk where new inodes are slow; replicas of one image, the common case on a node, skip it.
+ * laid out as a container dir ({@code bundle/rootfs}): one per image, more (up to {@link #MAX_PER_IMAGE}) once the
+ * image's containers come faster than its spares are made, as when a deployment scales up. The image's next
+ * container takes one: the dir is renamed to the container's and the spare's id becomes the container's id, so the
+ * snapshot (keyed by that id) needs no rename and the mount moves with its dir. Making a snapshot and mounting it is
+ * most of CreateContainer's own time on a disk where new inodes are slow; replicas of one image, the common case on a
+ * node, skip it.
  *
  * <p>Spares are berthd's alone: nothing records them, so a spare found at start is what a crash left and is
  * removed, and {@link #close} removes them at a clean stop. A spare holds its layers like any active snapshot, so

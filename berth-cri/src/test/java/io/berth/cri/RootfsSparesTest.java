@@ -88,7 +88,7 @@ class RootfsSparesTest {
   }
 
   @Test
-  void oneSpareAfterTheFirstContainer_takenOnce_andTakingItMovesItsMountedRootfs() throws IOException {
+  void oneSpareAfterTheFirstContainer_takenOnce_andTakingItMovesItsMountedRootfs() throws Exception {
     RootfsSpares spares = open(8);
     assertThat(spares.take(chainA)).isEmpty(); // never used: no spare, and none asked for
     spares.replenish(chainA);
@@ -109,7 +109,7 @@ class RootfsSparesTest {
   }
 
   @Test
-  void containersComingFasterThanSpares_keepMore_upToFour() {
+  void containersComingFasterThanSpares_keepMore_upToFour() throws InterruptedException {
     RootfsSpares spares = open(8);
     spares.replenish(chainA);
     awaitReady(spares, 1);
@@ -123,13 +123,13 @@ class RootfsSparesTest {
     spares.replenish(chainA);
     awaitReady(spares, RootfsSpares.MAX_PER_IMAGE);
     spares.replenish(chainA); // nothing more to make
-    sleep(200);
+    Thread.sleep(200);
     assertThat(spares.readyIds()).hasSize(RootfsSpares.MAX_PER_IMAGE);
     assertThat(spareMounts()).hasSize(RootfsSpares.MAX_PER_IMAGE);
   }
 
   @Test
-  void retainOnly_dropsTheSparesOfOtherImages_withMountsAndSnapshots() {
+  void retainOnly_dropsTheSparesOfOtherImages_withMountsAndSnapshots() throws InterruptedException {
     RootfsSpares spares = open(8);
     spares.replenish(chainA);
     spares.replenish(chainB);
@@ -142,7 +142,7 @@ class RootfsSparesTest {
   }
 
   @Test
-  void beyondMaxImages_theLeastRecentlyUsedImageLosesItsSpares() {
+  void beyondMaxImages_theLeastRecentlyUsedImageLosesItsSpares() throws InterruptedException {
     RootfsSpares spares = open(1);
     spares.replenish(chainA);
     awaitReady(spares, 1);
@@ -153,7 +153,7 @@ class RootfsSparesTest {
   }
 
   @Test
-  void close_removesEverySpare_andMakesNoMore() {
+  void close_removesEverySpare_andMakesNoMore() throws InterruptedException {
     RootfsSpares spares = open(8);
     spares.replenish(chainA);
     spares.replenish(chainB);
@@ -163,12 +163,12 @@ class RootfsSparesTest {
     assertThat(snapshotter.active()).isEmpty();
     assertThat(dir).isEmptyDirectory();
     spares.replenish(chainA);
-    sleep(200);
+    Thread.sleep(200);
     assertThat(dir).isEmptyDirectory();
   }
 
   @Test
-  void open_removesWhatAnEarlierRunLeft() {
+  void open_removesWhatAnEarlierRunLeft() throws InterruptedException {
     RootfsSpares crashed = RootfsSpares.open(snapshotter, dir, 8); // never closed, as after a crash
     crashed.replenish(chainA);
     awaitReady(crashed, 1);
@@ -182,35 +182,26 @@ class RootfsSparesTest {
   }
 
   @Test
-  void zeroImages_makesNone() {
+  void zeroImages_makesNone() throws InterruptedException {
     RootfsSpares spares = open(0);
     spares.replenish(chainA);
-    sleep(200);
+    Thread.sleep(200);
     assertThat(spares.readyIds()).isEmpty();
     assertThat(dir).isEmptyDirectory();
     assertThat(spares.take(chainA)).isEqualTo(Optional.empty());
   }
 
-  private void awaitReady(RootfsSpares spares, int n) {
+  private void awaitReady(RootfsSpares spares, int n) throws InterruptedException {
     await(n + " spares ready", () -> spares.readyIds().size() == n);
   }
 
-  private static void await(String what, Supplier<Boolean> done) {
+  private static void await(String what, Supplier<Boolean> done) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!done.get()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("not within 10 s: " + what);
       }
-      sleep(20);
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      Thread.sleep(20);
     }
   }
 }
