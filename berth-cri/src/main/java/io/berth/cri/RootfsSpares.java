@@ -55,6 +55,8 @@ final class RootfsSpares implements AutoCloseable {
   private final ReentrantLock work = new ReentrantLock();
   /** Spares by layer chain, least recently used first. Guarded by {@code this}. */
   private final LinkedHashMap<List<Digest>, PerImage> images = new LinkedHashMap<>(16, 0.75f, true);
+  /** Spares of evicted images, still to be destroyed (by the maker, or by a drop that comes first). Guarded by this. */
+  private final List<Spare> evicted = new ArrayList<>();
   private final ExecutorService maker;
   private boolean closed; // guarded by this
 
@@ -151,10 +153,11 @@ final class RootfsSpares implements AutoCloseable {
       PerImage image = images.computeIfAbsent(chain, k -> new PerImage());
       Iterator<PerImage> lru = images.values().iterator();
       while (images.size() > maxImages) {
-        for (Spare s : lru.next().ready) {
-          submit(() -> destroy(s.id()));
-        }
+        evicted.addAll(lru.next().ready);
         lru.remove();
+      }
+      if (!evicted.isEmpty()) {
+        submit(this::destroyEvicted);
       }
       while (image.ready.size() + image.making < image.wanted && submit(() -> make(chain, image))) {
         image.making++;
@@ -162,12 +165,17 @@ final class RootfsSpares implements AutoCloseable {
     }
   }
 
-  /** Drops the spares over any layer chain not in {@code chainsInUse}; waits for one being made. */
+  /**
+   * Drops the spares over any layer chain not in {@code chainsInUse}, and those of evicted images; waits for one
+   * being made.
+   */
   void retainOnly(Set<List<Digest>> chainsInUse) {
     work.lock();
     try {
       List<Spare> dropped = new ArrayList<>();
       synchronized (this) {
+        dropped.addAll(evicted);
+        evicted.clear();
         images.entrySet().removeIf(e -> {
           if (chainsInUse.contains(e.getKey())) {
             return false;
@@ -177,6 +185,21 @@ final class RootfsSpares implements AutoCloseable {
         });
       }
       dropped.forEach(s -> destroy(s.id()));
+    } finally {
+      work.unlock();
+    }
+  }
+
+  /** Destroys the spares of evicted images, under the same lock as a drop, so a GC never runs beside one. */
+  private void destroyEvicted() {
+    work.lock();
+    try {
+      List<Spare> doomed;
+      synchronized (this) {
+        doomed = List.copyOf(evicted);
+        evicted.clear();
+      }
+      doomed.forEach(s -> destroy(s.id()));
     } finally {
       work.unlock();
     }
