@@ -182,6 +182,42 @@ class RootfsSparesTest {
   }
 
   @Test
+  void concurrentTakesReplenishesAndDrops_leaveOnlyWhatIsAccountedFor() throws Exception {
+    RootfsSpares spares = open(2); // three images and room for two: evictions all the time
+    List<List<Digest>> chains = List.of(chainA, chainB, List.of(layer(3)));
+    List<RootfsSpares.Spare> taken = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        int n = t;
+        done.add(pool.submit(() -> {
+          for (int i = 0; i < 40; i++) {
+            List<Digest> chain = chains.get((n + i) % 3);
+            spares.take(chain).ifPresent(taken::add);
+            spares.replenish(chain);
+            if (i % 13 == n) {
+              spares.retainOnly(Set.of(chain));
+            }
+            Thread.sleep(3); // about as long as making one: some are ready when asked for, some not
+          }
+          return null;
+        }));
+      }
+      for (var f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    }
+    assertThat(taken).isNotEmpty(); // spares were made and taken while others were evicted and dropped
+    assertThat(taken.stream().map(RootfsSpares.Spare::id).distinct()).hasSameSizeAs(taken); // none taken twice
+    // Every spare taken is the caller's: let it go, as a failed create would.
+    taken.forEach(spares::discard);
+    spares.close();
+    assertThat(spareMounts()).isEmpty();
+    assertThat(snapshotter.active()).isEmpty();
+    assertThat(dir).isEmptyDirectory();
+  }
+
+  @Test
   void zeroImages_makesNone() throws InterruptedException {
     RootfsSpares spares = open(0);
     spares.replenish(chainA);
