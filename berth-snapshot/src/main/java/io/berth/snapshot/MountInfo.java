@@ -26,8 +26,16 @@ final class MountInfo {
     String upperStr = upper.toString();
     int n = upper.getNameCount();
     String tail = n >= 3 ? "/" + upper.subpath(n - 3, n) : upperStr;
+    // Either kind of line names the snapshot's dir (in the upperdir option or the root field); most lines, one per
+    // mount of every other pod on the node, are skipped on that before being parsed. Only a name mountinfo would
+    // print escaped (space, tab, newline, backslash) is looked for the slow way.
+    String name = upper.getParent() == null ? "" : upper.getParent().getFileName().toString();
+    boolean prefilter = !name.isEmpty() && name.chars().noneMatch(c -> c == ' ' || c == '\t' || c == '\n' || c == '\\');
     List<String> out = new ArrayList<>();
     for (String line : lines) {
+      if (prefilter && !line.contains(name)) {
+        continue;
+      }
       String[] f = line.split(" ");
       int dash = indexOf(f, "-");
       if (f.length < 5 || dash < 0 || dash + 3 >= f.length) {
