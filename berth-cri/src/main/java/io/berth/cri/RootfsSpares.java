@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,11 +61,15 @@ final class RootfsSpares implements AutoCloseable {
   private final ExecutorService maker;
   private boolean closed; // guarded by this
 
-  /** One image's spares: ready ones, how many are queued or being made, and how many it should keep. */
+  /**
+   * One image's spares: ready ones, how many are queued or being made, how many it should keep, and whether it was
+   * dropped (a spare made for it then is destroyed at once).
+   */
   private static final class PerImage {
     final ArrayDeque<Spare> ready = new ArrayDeque<>();
     int making;
     int wanted = 1;
+    boolean dropped;
   }
 
   private RootfsSpares(Snapshotter snapshotter, Path dir, int maxImages) {
@@ -153,11 +158,13 @@ final class RootfsSpares implements AutoCloseable {
       PerImage image = images.computeIfAbsent(chain, k -> new PerImage());
       Iterator<PerImage> lru = images.values().iterator();
       while (images.size() > maxImages) {
-        evicted.addAll(lru.next().ready);
+        PerImage lost = lru.next();
+        lost.dropped = true;
+        evicted.addAll(lost.ready);
         lru.remove();
       }
       if (!evicted.isEmpty()) {
-        submit(this::destroyEvicted);
+        submit(() -> drop(any -> false));
       }
       while (image.ready.size() + image.making < image.wanted && submit(() -> make(chain, image))) {
         image.making++;
@@ -170,34 +177,28 @@ final class RootfsSpares implements AutoCloseable {
    * being made.
    */
   void retainOnly(Set<List<Digest>> chainsInUse) {
-    work.lock();
-    try {
-      List<Spare> dropped = new ArrayList<>();
-      synchronized (this) {
-        dropped.addAll(evicted);
-        evicted.clear();
-        images.entrySet().removeIf(e -> {
-          if (chainsInUse.contains(e.getKey())) {
-            return false;
-          }
-          dropped.addAll(e.getValue().ready);
-          return true;
-        });
-      }
-      dropped.forEach(s -> destroy(s.id()));
-    } finally {
-      work.unlock();
-    }
+    drop(chain -> !chainsInUse.contains(chain));
   }
 
-  /** Destroys the spares of evicted images, under the same lock as a drop, so a GC never runs beside one. */
-  private void destroyEvicted() {
+  /**
+   * Destroys the spares of evicted images and of the images {@code gone} picks, under the lock a spare is made under,
+   * so a GC never runs beside one.
+   */
+  private void drop(Predicate<List<Digest>> gone) {
     work.lock();
     try {
       List<Spare> doomed;
       synchronized (this) {
-        doomed = List.copyOf(evicted);
+        doomed = new ArrayList<>(evicted);
         evicted.clear();
+        images.entrySet().removeIf(e -> {
+          if (!gone.test(e.getKey())) {
+            return false;
+          }
+          e.getValue().dropped = true;
+          doomed.addAll(e.getValue().ready);
+          return true;
+        });
       }
       doomed.forEach(s -> destroy(s.id()));
     } finally {
@@ -240,7 +241,7 @@ final class RootfsSpares implements AutoCloseable {
     work.lock();
     try {
       synchronized (this) {
-        if (closed || images.get(chain) != image) {
+        if (closed || image.dropped) {
           return; // dropped meanwhile
         }
       }
@@ -260,7 +261,7 @@ final class RootfsSpares implements AutoCloseable {
       }
       boolean kept;
       synchronized (this) {
-        kept = !closed && images.get(chain) == image;
+        kept = !closed && !image.dropped;
         if (kept) {
           image.ready.addLast(new Spare(id, chain));
         }
