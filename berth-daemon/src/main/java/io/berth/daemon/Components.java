@@ -75,7 +75,8 @@ final class Components implements AutoCloseable {
     c.runtime().handlers().forEach((name, h) -> handlers.put(name, new RuntimeHandler(name, Path.of(h.binary()),
         state.resolve("runtime").resolve(name), h.args())));
     Runtimes runtimes = Runtimes.create(new RuntimeConfig(state.resolve("containers-runtime"),
-        Path.of(c.runtime().conmon()), handlers, c.runtime().defaultHandler(), c.runtime().cgroupDriver(), null));
+        Path.of(c.runtime().conmon()), handlers, c.runtime().defaultHandler(), c.runtime().cgroupDriver(), null,
+        c.runtime().primeCgroupAttach()));
     PrometheusRegistry metrics = new PrometheusRegistry();
     CriServices cri = CriServices.create(new CriServices.Dependencies(Berthd.VERSION, images, snapshotter, network,
         runtimes, handlers, c.runtime().cgroupDriver(), metadata,

@@ -14,6 +14,8 @@ class ConfigLoaderTest {
     assertThat(c.grpc().address()).isEqualTo("/run/berth/berth.sock");
     assertThat(c.runtime().defaultHandler()).isEqualTo("runc");
     assertThat(c.runtime().handlers()).containsKeys("runc", "crun", "runsc");
+    assertThat(c.runtime().spareRootfs()).isEqualTo(8);
+    assertThat(c.runtime().primeCgroupAttach()).isTrue();
     assertThat(c.network().confDirs()).containsExactly("/etc/cni/net.d");
     assertThat(c.network().pluginDirs()).containsExactly("/usr/lib/cni", "/opt/cni/bin");
     assertThat(c.streaming().address()).isEqualTo("127.0.0.1");
@@ -36,6 +38,8 @@ class ConfigLoaderTest {
         mirrors = ["http://127.0.0.1:5001", "http://127.0.0.1:5002"]
         [runtime]
         default_handler = "crun"
+        spare_rootfs = 0
+        prime_cgroup_attach = false
         [runtime.handlers.crun]
         binary = "/usr/bin/crun"
         """, "t");
@@ -46,6 +50,8 @@ class ConfigLoaderTest {
     assertThat(c.registry().hosts().get("gcr.io").server()).isEqualTo("http://127.0.0.1:5000");
     assertThat(c.registry().hosts().get("docker.io").mirrors()).hasSize(2);
     assertThat(c.runtime().handlers()).containsOnlyKeys("crun");
+    assertThat(c.runtime().spareRootfs()).isZero();
+    assertThat(c.runtime().primeCgroupAttach()).isFalse();
   }
 
   @Test

@@ -68,10 +68,13 @@ final class ConmonRuntime implements OciRuntime {
   private final Duration createTimeout;
   /** Present for gVisor's runsc: how a pod's sub-containers run under conmon (see {@link GvisorSandboxes}). */
   private final GvisorSandboxes gvisor;
+  /** Run before every create and exec: each has the runtime move a process into a cgroup. */
+  private final CgroupAttachPrimer primer;
 
   ConmonRuntime(RuntimeHandler handler, Path conmon, Path stateDir, String cgroupDriver, Duration createTimeout,
-      boolean gvisor) {
+      boolean gvisor, CgroupAttachPrimer primer) {
     this.handler = handler;
+    this.primer = primer;
     this.conmon = conmon;
     this.stateDir = stateDir;
     this.cgroupDriver = cgroupDriver;
@@ -117,6 +120,7 @@ final class ConmonRuntime implements OciRuntime {
     if (Files.exists(persist)) {
       throw BerthException.alreadyExists("container %s exists", id);
     }
+    primer.prime();
     RuntimeSpec gvisorSpec = gvisor != null ? RuntimeSpec.readFrom(bundle) : null;
     boolean subcontainer = gvisorSpec != null && GvisorSandboxes.isSubcontainer(gvisorSpec);
     List<String> sandboxArgs = gvisorSpec != null ? GvisorSandboxes.sandboxArgs(gvisorSpec, handler.extraArgs())
@@ -578,6 +582,7 @@ final class ConmonRuntime implements OciRuntime {
     List<String> runtimeArgv = new ArrayList<>();
     runtimeArgv.add(handler.binary().toString());
     runtimeArgv.addAll(runtimeGlobalArgs());
+    primer.prime();
     return ExecSession.start(runtimeArgv, id, dir, tty, gvisor == null, columns, rows);
   }
 
@@ -598,6 +603,7 @@ final class ConmonRuntime implements OciRuntime {
     if (s.status() != ContainerState.Status.RUNNING) {
       throw BerthException.failedPrecondition("container %s is not running", id);
     }
+    primer.prime();
     String tag = "exec-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     Path dir = persistDir(id).resolve(tag);
     try {

@@ -13,6 +13,8 @@ import java.util.Map;
  * @param defaultHandler the handler used when the CRI names none
  * @param cgroupDriver {@code cgroupfs} or {@code systemd}
  * @param createTimeout how long a create (conmon + runtime create) may take
+ * @param primeCgroupAttach whether to start the kernel wait of the runtime's cgroup move ahead of it (see
+ *     {@link CgroupAttachPrimer})
  */
 public record RuntimeConfig(
     Path stateDir,
@@ -20,7 +22,14 @@ public record RuntimeConfig(
     Map<String, RuntimeHandler> handlers,
     String defaultHandler,
     String cgroupDriver,
-    Duration createTimeout) {
+    Duration createTimeout,
+    boolean primeCgroupAttach) {
+
+  /** With cgroup attach priming on. */
+  public RuntimeConfig(Path stateDir, Path conmonPath, Map<String, RuntimeHandler> handlers, String defaultHandler,
+      String cgroupDriver, Duration createTimeout) {
+    this(stateDir, conmonPath, handlers, defaultHandler, cgroupDriver, createTimeout, true);
+  }
 
   public RuntimeConfig {
     handlers = Map.copyOf(handlers);

@@ -31,12 +31,14 @@ public final class Runtimes {
   public static Runtimes create(RuntimeConfig config) {
     Map<String, HandlerStatus> statuses = new TreeMap<>();
     Map<String, OciRuntime> runtimes = new TreeMap<>();
+    CgroupAttachPrimer primer = CgroupAttachPrimer.open(config.primeCgroupAttach(), Cgroups.ROOT,
+        Path.of("/proc/self/cgroup"));
     for (RuntimeHandler h : config.handlers().values()) {
       HandlerStatus s = HandlerProbe.probe(h, config.conmonPath(), Path.of("/sys/fs/cgroup"));
       statuses.put(h.name(), s);
       if (s.usable()) {
         runtimes.put(h.name(), new ConmonRuntime(h, config.conmonPath(), config.stateDir(), config.cgroupDriver(),
-            config.createTimeout(), s.gvisor()));
+            config.createTimeout(), s.gvisor(), primer));
         log.info("runtime handler {}: {} ({})", h.name(), h.binary(), s.version());
       } else {
         log.warn("runtime handler {} is unusable: {}", h.name(), s.reason());

@@ -21,7 +21,7 @@ class ConmonRuntimeTest {
   ConmonRuntime runtime(String driver, List<String> extra) {
     RuntimeHandler h = new RuntimeHandler("runc", Path.of("/usr/bin/runc"), dir.resolve("runc"), extra);
     return new ConmonRuntime(h, Path.of("/usr/bin/conmon"), dir.resolve("state"), driver, Duration.ofSeconds(5),
-        false);
+        false, CgroupAttachPrimer.open(false, Cgroups.ROOT, Path.of("/proc/self/cgroup")));
   }
 
   @Test
@@ -43,7 +43,8 @@ class ConmonRuntimeTest {
     RuntimeHandler h = new RuntimeHandler("runsc", Path.of("/usr/bin/runsc"), dir.resolve("runsc"),
         List.of("--ignore-cgroups"));
     Path state = dir.resolve("state");
-    ConmonRuntime r = new ConmonRuntime(h, Path.of("/usr/bin/conmon"), state, "cgroupfs", Duration.ofSeconds(5), true);
+    ConmonRuntime r = new ConmonRuntime(h, Path.of("/usr/bin/conmon"), state, "cgroupfs", Duration.ofSeconds(5), true,
+        CgroupAttachPrimer.open(false, Cgroups.ROOT, Path.of("/proc/self/cgroup")));
     List<String> args = r.conmonArgs("c1", Path.of("/b/c1"), CreateOptions.logTo(Path.of("/l")), List.of(), true);
     assertThat(args).containsSubsequence("-r", state.resolve(GvisorSandboxes.ADAPTER).toString())
         .containsSubsequence("-p", state.resolve("containers/c1/pidfile").toString())

@@ -1,0 +1,140 @@
+package io.berth.runtime;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts, ahead of the OCI runtime, the kernel wait that the runtime's first cgroup move would otherwise pay on the
+ * container's start path.
+ *
+ * <p>Moving a process into a cgroup takes the kernel's global {@code cgroup_threadgroup_rwsem} for writing, and a
+ * writer waits for an RCU grace period unless another writer released that lock less than a grace period before
+ * (rcu_sync). {@code runc create} (and crun, runsc, {@code runc exec}) moves the container's process into its cgroup
+ * after starting up, and that one write was 5-17 ms of its ~35 ms on the 2-core machines here (traced; everything
+ * else it does is small steps). So just before starting conmon, berthd writes its own pid into its own cgroup from
+ * this class's thread: a move to where it already is, which changes nothing but takes the lock for writing. The grace
+ * period then elapses while conmon and the runtime start up (~10 ms), and the runtime's move finds the lock freshly
+ * released.
+ *
+ * <p>At most one priming write is in flight; a request while one waits shares its grace period. A kernel that keeps
+ * the lock in its slow mode anyway ({@code favordynmods}) makes the write cheap and the priming moot, never wrong.
+ * The first failed write turns priming off (logged once).
+ */
+final class CgroupAttachPrimer {
+  private static final Logger log = LoggerFactory.getLogger(CgroupAttachPrimer.class);
+  private static final CgroupAttachPrimer OFF = new CgroupAttachPrimer(null);
+
+  /** berthd's own cgroup's {@code cgroup.procs}, in one hierarchy; {@code null} when off. */
+  private final Path procsFile;
+  private final String pid = Long.toString(ProcessHandle.current().pid());
+  private final AtomicBoolean inFlight = new AtomicBoolean();
+  /** One platform thread (the write blocks in the kernel for the grace period), gone after a quiet half minute. */
+  private final ExecutorService writer = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS,
+      new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("cgroup-attach-primer").factory());
+  private volatile boolean broken;
+
+  private CgroupAttachPrimer(Path procsFile) {
+    this.procsFile = procsFile;
+  }
+
+  /** A primer for berthd's own cgroup, or one that does nothing when {@code enabled} is false or none is found. */
+  static CgroupAttachPrimer open(boolean enabled, Path cgroupRoot, Path selfCgroup) {
+    if (!enabled) {
+      return OFF;
+    }
+    Optional<Path> file = ownProcsFile(cgroupRoot, selfCgroup);
+    if (file.isEmpty()) {
+      log.info("cgroup attach priming off: berthd's own cgroup not found under {}", cgroupRoot);
+      return OFF;
+    }
+    log.info("cgroup attach priming on: {}", file.get());
+    return new CgroupAttachPrimer(file.get());
+  }
+
+  /** Starts a priming write unless one is in flight; returns at once. */
+  void prime() {
+    if (procsFile == null || broken || !inFlight.compareAndSet(false, true)) {
+      return;
+    }
+    writer.execute(() -> {
+      try {
+        Files.writeString(procsFile, pid);
+      } catch (IOException e) {
+        broken = true;
+        log.warn("cgroup attach priming off: cannot write {}: {}", procsFile, e.getMessage());
+      } finally {
+        inFlight.set(false);
+      }
+    });
+  }
+
+  /** Whether a priming write is in flight (for tests). */
+  boolean busy() {
+    return inFlight.get();
+  }
+
+  /** Whether priming is off for good after a failed write. */
+  boolean broken() {
+    return broken;
+  }
+
+  /** The file priming writes to, if on. */
+  Optional<Path> procsFile() {
+    return Optional.ofNullable(procsFile);
+  }
+
+  /**
+   * berthd's cgroup in the v2 hierarchy (the whole tree, or the hybrid's {@code unified} mount), else in its first
+   * named v1 hierarchy, from {@code /proc/self/cgroup}.
+   */
+  static Optional<Path> ownProcsFile(Path cgroupRoot, Path selfCgroup) {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(selfCgroup);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    for (String line : lines) {
+      String[] f = line.split(":", 3);
+      if (f.length == 3 && f[0].equals("0") && f[1].isEmpty()) {
+        for (Path mount : List.of(cgroupRoot, cgroupRoot.resolve("unified"))) {
+          if (Files.exists(mount.resolve("cgroup.controllers"))) {
+            Optional<Path> p = procsIn(mount, f[2]);
+            if (p.isPresent()) {
+              return p;
+            }
+          }
+        }
+      }
+    }
+    for (String line : lines) {
+      String[] f = line.split(":", 3);
+      if (f.length == 3 && !f[1].isEmpty()) {
+        String dir = f[1].startsWith("name=") ? f[1].substring("name=".length()) : f[1];
+        Optional<Path> p = procsIn(cgroupRoot.resolve(dir), f[2]);
+        if (p.isPresent()) {
+          return p;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Optional<Path> procsIn(Path mount, String cgroup) {
+    if (cgroup.contains("..") || cgroup.contains("(deleted)")) {
+      return Optional.empty();
+    }
+    Path p = mount.resolve(cgroup.startsWith("/") ? cgroup.substring(1) : cgroup).resolve("cgroup.procs");
+    return Files.isWritable(p) ? Optional.of(p) : Optional.empty();
+  }
+}
