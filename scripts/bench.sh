@@ -5,7 +5,8 @@
 # Needs root. Starts and stops its own registry, containerd and berthd under /var/tmp/berth-bench-*; leaves nothing.
 # Build: BENCH_BUILD=module (default: berth-bench only, its deps from ~/.m2), all (mvn install of the whole project,
 # which also builds berthd), none (use what is built). BENCH_BERTHD_TOML: TOML appended to berthd's config (say
-# "[runtime]\nspare_rootfs = 0"), to compare settings.
+# "[runtime]\nspare_rootfs = 0"), to compare settings. BENCH_CLIENT_JAVA_OPTS: the client JVM's options (default
+# -XX:TieredStopAtLevel=1: its C2 compiles took most of a core early in a run, from both runtimes alike).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/bench.sh: needs root" >&2; exit 1; }
@@ -18,4 +19,4 @@ case "${BENCH_BUILD:-module}" in
   *) echo "scripts/bench.sh: BENCH_BUILD must be module, all or none" >&2; exit 2 ;;
 esac
 cp="berth-bench/target/classes:$(cat berth-bench/target/classpath.txt)"
-exec java -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -Dberth.home="$PWD" -cp "$cp" io.berth.bench.Bench "$@"
+exec java -XX:+UseSerialGC ${BENCH_CLIENT_JAVA_OPTS--XX:TieredStopAtLevel=1} --enable-native-access=ALL-UNNAMED -Dberth.home="$PWD" -cp "$cp" io.berth.bench.Bench "$@"
