@@ -32,10 +32,12 @@ import org.slf4j.LoggerFactory;
  */
 final class CgroupAttachPrimer {
   private static final Logger log = LoggerFactory.getLogger(CgroupAttachPrimer.class);
-  private static final CgroupAttachPrimer OFF = new CgroupAttachPrimer(null);
+  private static final CgroupAttachPrimer OFF = new CgroupAttachPrimer(null, null);
 
-  /** berthd's own cgroup's {@code cgroup.procs}, in one hierarchy; {@code null} when off. */
-  private final Path procsFile;
+  /** Where the cgroup hierarchies are mounted; {@code null} when off. */
+  private final Path cgroupRoot;
+  /** {@code /proc/self/cgroup}: read again for each write, so a berthd moved since is never moved back. */
+  private final Path selfCgroup;
   private final String pid = Long.toString(ProcessHandle.current().pid());
   private final AtomicBoolean inFlight = new AtomicBoolean();
   /** One platform thread (the write blocks in the kernel for the grace period), gone after a quiet half minute. */
@@ -43,8 +45,9 @@ final class CgroupAttachPrimer {
       new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("cgroup-attach-primer").factory());
   private volatile boolean broken;
 
-  private CgroupAttachPrimer(Path procsFile) {
-    this.procsFile = procsFile;
+  private CgroupAttachPrimer(Path cgroupRoot, Path selfCgroup) {
+    this.cgroupRoot = cgroupRoot;
+    this.selfCgroup = selfCgroup;
   }
 
   /** A primer for berthd's own cgroup, or one that does nothing when {@code enabled} is false or none is found. */
@@ -58,20 +61,24 @@ final class CgroupAttachPrimer {
       return OFF;
     }
     log.info("cgroup attach priming on: {}", file.get());
-    return new CgroupAttachPrimer(file.get());
+    return new CgroupAttachPrimer(cgroupRoot, selfCgroup);
   }
 
   /** Starts a priming write unless one is in flight; returns at once. */
   void prime() {
-    if (procsFile == null || broken || !inFlight.compareAndSet(false, true)) {
+    if (cgroupRoot == null || broken || !inFlight.compareAndSet(false, true)) {
       return;
     }
     writer.execute(() -> {
+      Optional<Path> file = Optional.empty();
       try {
-        Files.writeString(procsFile, pid);
+        file = ownProcsFile(cgroupRoot, selfCgroup);
+        if (file.isPresent()) {
+          Files.writeString(file.get(), pid);
+        }
       } catch (IOException e) {
         broken = true;
-        log.warn("cgroup attach priming off: cannot write {}: {}", procsFile, e.getMessage());
+        log.warn("cgroup attach priming off: cannot write {}: {}", file.orElse(null), e.getMessage());
       } finally {
         inFlight.set(false);
       }
@@ -88,9 +95,9 @@ final class CgroupAttachPrimer {
     return broken;
   }
 
-  /** The file priming writes to, if on. */
+  /** The file priming would write to now, if on. */
   Optional<Path> procsFile() {
-    return Optional.ofNullable(procsFile);
+    return cgroupRoot == null ? Optional.empty() : ownProcsFile(cgroupRoot, selfCgroup);
   }
 
   /**

@@ -69,6 +69,22 @@ class CgroupAttachPrimerTest {
   }
 
   @Test
+  void writesToTheCgroupBerthdIsInNow_neverMovesItBack() throws Exception {
+    Files.createDirectories(dir.resolve("fs/unified"));
+    Files.writeString(dir.resolve("fs/unified/cgroup.controllers"), "");
+    Path before = procs("unified", "a");
+    Path now = procs("unified", "b");
+    Path self = selfCgroup("0::/a\n");
+    CgroupAttachPrimer p = CgroupAttachPrimer.open(true, dir.resolve("fs"), self);
+    Files.writeString(self, "0::/b\n"); // moved by someone else after berthd started
+    p.prime();
+    awaitIdle(p);
+    assertThat(Files.readString(now)).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+    assertThat(Files.readString(before)).isEmpty();
+    assertThat(p.broken()).isFalse();
+  }
+
+  @Test
   void aFailedWrite_turnsPrimingOff() throws Exception {
     // A cgroup.procs that is a directory: the write fails as a kernel refusal would.
     Files.createDirectories(dir.resolve("fs/unified/cgroup.procs"));
