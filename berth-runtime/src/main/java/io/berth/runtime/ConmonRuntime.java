@@ -273,9 +273,15 @@ final class ConmonRuntime implements OciRuntime {
   }
 
   private void cleanupFailedCreate(String id, Path persist) {
-    RuntimeCommand.Result r = runtime(List.of("delete", "--force", id), null);
-    if (!r.ok() && !notFound(r)) {
-      log.warn("container {}: runtime delete after failed create: {}", id, r.message());
+    try {
+      RuntimeCommand.Result r = runtime(List.of("delete", "--force", id), null);
+      if (!r.ok() && !notFound(r)) {
+        log.warn("container {}: runtime delete after failed create: {}", id, r.message());
+      }
+    } catch (BerthException e) {
+      // The runtime could not even be run (its binary gone since the handler was probed): nothing of it to delete,
+      // and the rest of the cleanup must still happen.
+      log.warn("container {}: runtime delete after failed create: {}", id, e.getMessage());
     }
     if (isGvisorSubcontainer(persist)) {
       GvisorSandboxes.releaseUnstarted(id, persist);

@@ -78,6 +78,36 @@ class ConmonRuntimeTest {
         .isInstanceOf(BerthException.class).hasMessageContaining("no config.json");
   }
 
+  /**
+   * The primer's write happens before conmon starts, whatever the create's outcome: here a real conmon whose runtime
+   * binary is missing (gone since the handler was probed), so the create fails with conmon's reason and leaves no
+   * conmon dir, although the runtime cannot be run to delete what it would have made.
+   */
+  @Test
+  void create_primesTheCgroupMoveFirst() throws Exception {
+    Path fs = Files.createDirectories(dir.resolve("cgfs/unified/berthd"));
+    Files.writeString(dir.resolve("cgfs/unified/cgroup.controllers"), "");
+    Path procs = Files.writeString(fs.resolve("cgroup.procs"), "");
+    Path self = Files.writeString(dir.resolve("self-cgroup"), "0::/berthd\n");
+    CgroupAttachPrimer primer = CgroupAttachPrimer.open(true, dir.resolve("cgfs"), self);
+    RuntimeHandler h = new RuntimeHandler("runc", dir.resolve("no-runc"), dir.resolve("runc"), List.of());
+    ConmonRuntime r = new ConmonRuntime(h, Path.of("/usr/bin/conmon"), dir.resolve("state"), "cgroupfs",
+        Duration.ofSeconds(10), false, primer);
+    Path bundle = Files.createDirectories(dir.resolve("bundle"));
+    Files.writeString(bundle.resolve("config.json"), "{}");
+    assertThatThrownBy(() -> r.create("c1", bundle, CreateOptions.logTo(dir.resolve("logs/c1.log"))))
+        .isInstanceOf(BerthException.class).hasMessageContaining("failed to create container c1")
+        .satisfies(e -> assertThat(((BerthException) e).kind()).isEqualTo(ErrorKind.FAILED_PRECONDITION));
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (primer.busy() && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(Files.readString(procs)).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+    assertThat(dir.resolve("state/containers/c1")).doesNotExist();
+    assertThat(dir.resolve("state/exits/c1")).doesNotExist();
+    assertThat(dir.resolve("state/sockets/c1")).doesNotExist();
+  }
+
   @Test
   void execOutput_criLog_splitByStreamHonoringPartialLines() throws IOException {
     Path log = dir.resolve("out.log");
