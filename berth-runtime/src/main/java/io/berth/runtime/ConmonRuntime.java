@@ -279,8 +279,8 @@ final class ConmonRuntime implements OciRuntime {
         log.warn("container {}: runtime delete after failed create: {}", id, r.message());
       }
     } catch (BerthException e) {
-      // The runtime could not even be run (its binary gone since the handler was probed): nothing of it to delete,
-      // and the rest of the cleanup must still happen.
+      // The runtime could not be run (its binary gone since the handler was probed) or did not finish: the rest of
+      // the cleanup must happen all the same.
       log.warn("container {}: runtime delete after failed create: {}", id, e.getMessage());
     }
     if (isGvisorSubcontainer(persist)) {
