@@ -59,7 +59,10 @@ final class PodStartBench {
         report.note("podstart: latency = RunPodSandbox + CreateContainer + StartContainer + ContainerStatus until RUNNING, "
                 + "client side; p99 is nearest-rank (of " + pods + " samples, the slowest " + Math.max(1, pods / 100)
                 + "). Runtimes take turns (blocks of " + BLOCK + " sequential pods, one round of " + parallel
-                + " at a time); the client is warmed up first, its own round trip is the 'client round trip' line.");
+                + " at a time); the client is warmed up first, its own round trip is the 'client round trip' line. "
+                + "Machine CPU per pod: CPU time all tasks on the machine used during a runtime's turn (its daemon and "
+                + "per-pod processes, the OCI runtime, CNI plugins, kernel threads, the client), over the turn's pods; "
+                + "one sample per turn.");
     }
 
     private PodRunner runner(RuntimeUnderTest rt) {
@@ -96,18 +99,22 @@ final class PodStartBench {
     private void phase(String label, int inFlight) {
         Map<String, List<PodRunner.PodStart>> starts = new LinkedHashMap<>();
         Map<String, Double> wall = new LinkedHashMap<>();
+        Map<String, List<Double>> cpuPerPod = new LinkedHashMap<>();
         for (RuntimeUnderTest rt : runtimes) {
             starts.put(rt.name(), new ArrayList<>());
             wall.put(rt.name(), 0.0);
+            cpuPerPod.put(rt.name(), new ArrayList<>());
         }
         int step = inFlight == 1 ? BLOCK : inFlight;
         String prefix = inFlight == 1 ? "seq" : "par";
         for (int done = 0; done < pods; done += step) {
             int n = Math.min(step, pods - done);
             for (RuntimeUnderTest rt : runtimes) {
+                long cpu0 = MachineCpu.nanos();
                 long t0 = System.nanoTime();
                 starts.get(rt.name()).addAll(runner(rt).startMany(prefix + done, n, inFlight));
                 wall.merge(rt.name(), (System.nanoTime() - t0) / 1e6, Double::sum);
+                cpuPerPod.get(rt.name()).add((MachineCpu.nanos() - cpu0) / 1e6 / n);
             }
         }
         Map<String, List<Double>> total = new LinkedHashMap<>();
@@ -132,5 +139,6 @@ final class PodStartBench {
         report.add(new Metric("podstart", label + ", RunPodSandbox", "ms", run));
         report.add(new Metric("podstart", label + ", CreateContainer", "ms", create));
         report.add(new Metric("podstart", label + ", StartContainer", "ms", start));
+        report.add(new Metric("podstart", label + ", machine CPU per pod (per turn)", "ms", cpuPerPod));
     }
 }
