@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Berth against Debian's containerd 1.6, same machine, same CRI client, same registry and CNI.
-#   scripts/bench.sh [pull|podstart|memory|all] [--only containerd|berth] [--runs N] [--pods N] [--parallel N]
+#   scripts/bench.sh [pull|podstart|memory|all] [--only containerd|berth] [--runs N] [--pods N] [--parallel N] [--repeat N]
 # Prints medians, spread and the ratio Berth/containerd; writes JSON to berth-bench/target/bench-results/.
 # Needs root. Starts and stops its own registry, containerd and berthd under /var/tmp/berth-bench-*; leaves nothing.
 # Build: BENCH_BUILD=module (default: berth-bench only, its deps from ~/.m2), all (mvn install of the whole project,

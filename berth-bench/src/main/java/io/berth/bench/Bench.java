@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Side-by-side benchmark of Berth against containerd on this machine, through one CRI client:
- * {@code Bench [pull|podstart|memory|all] [--only containerd|berth] [--runs N] [--pods N] [--parallel N]
+ * {@code Bench [pull|podstart|memory|all] [--only containerd|berth] [--runs N] [--pods N] [--parallel N] [--repeat N]
  * [--berthd PATH] [--results DIR] [--cache DIR]}. Needs root. Prints a table and writes JSON under the results dir.
  */
 public final class Bench {
@@ -24,14 +24,15 @@ public final class Bench {
               --runs N                  cold pulls per runtime (default 5)
               --pods N                  pods per phase (default 50)
               --parallel N              pods in flight in the concurrent phase (default 10)
+              --repeat N                podstart: run both phases N times and pool them (default 1)
               --berthd PATH             berthd launcher (default <repo>/bin/berthd)
               --results DIR             where the JSON goes (default <repo>/berth-bench/target/bench-results)
               --cache DIR               built image cache (default <repo>/berth-bench/target/bench-cache)
             """;
 
     /** Parsed command line. */
-    record Options(String command, List<String> runtimes, int runs, int pods, int parallel, Path berthd, Path results,
-                   Path cache) {
+    record Options(String command, List<String> runtimes, int runs, int pods, int parallel, int repeat, Path berthd,
+                   Path results, Path cache) {
 
         static Options parse(String[] args, Path home) {
             String command = "all";
@@ -39,6 +40,7 @@ public final class Bench {
             int runs = 5;
             int pods = 50;
             int parallel = 10;
+            int repeat = 1;
             Path berthd = home.resolve("bin/berthd");
             Path results = home.resolve("berth-bench/target/bench-results");
             Path cache = home.resolve("berth-bench/target/bench-cache");
@@ -56,13 +58,14 @@ public final class Bench {
                     case "--runs" -> runs = positive(value(args, ++i, a), a);
                     case "--pods" -> pods = positive(value(args, ++i, a), a);
                     case "--parallel" -> parallel = positive(value(args, ++i, a), a);
+                    case "--repeat" -> repeat = positive(value(args, ++i, a), a);
                     case "--berthd" -> berthd = Path.of(value(args, ++i, a)).toAbsolutePath();
                     case "--results" -> results = Path.of(value(args, ++i, a)).toAbsolutePath();
                     case "--cache" -> cache = Path.of(value(args, ++i, a)).toAbsolutePath();
                     default -> throw new IllegalArgumentException("unknown argument " + a);
                 }
             }
-            return new Options(command, runtimes, runs, pods, parallel, berthd, results, cache);
+            return new Options(command, runtimes, runs, pods, parallel, repeat, berthd, results, cache);
         }
 
         private static String value(String[] args, int i, String flag) {
@@ -191,7 +194,8 @@ public final class Bench {
                 new PullBench(runtimes, registry.reference(big), big, options.runs(), report).run();
             }
             if (options.wants("podstart")) {
-                new PodStartBench(runtimes, busyboxRef, logs, options.pods(), options.parallel(), report).run();
+                new PodStartBench(runtimes, busyboxRef, logs, options.pods(), options.parallel(), options.repeat(),
+                        report).run();
             }
             if (options.wants("memory")) {
                 new MemoryBench(runtimes, busyboxRef, logs, options.pods(), options.parallel(), report).run();

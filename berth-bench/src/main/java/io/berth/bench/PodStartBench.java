@@ -33,14 +33,21 @@ final class PodStartBench {
     private final Path logRoot;
     private final int pods;
     private final int parallel;
+    private final int repeats;
     private final Report report;
+    /** Samples of every repeat, by metric name then runtime, in the order the metrics are first seen. */
+    private final Map<String, Map<String, List<Double>>> pooled = new LinkedHashMap<>();
+    /** Each repeat's median pod start, by phase label then runtime. */
+    private final Map<String, Map<String, List<Double>>> repeatMedians = new LinkedHashMap<>();
 
-    PodStartBench(List<RuntimeUnderTest> runtimes, String image, Path logRoot, int pods, int parallel, Report report) {
+    PodStartBench(List<RuntimeUnderTest> runtimes, String image, Path logRoot, int pods, int parallel, int repeats,
+            Report report) {
         this.runtimes = runtimes;
         this.image = image;
         this.logRoot = logRoot;
         this.pods = pods;
         this.parallel = parallel;
+        this.repeats = repeats;
         this.report = report;
     }
 
@@ -54,12 +61,32 @@ final class PodStartBench {
                     warm.stream().map(p -> String.format("%.0f", p.totalMs())).toList());
         }
         clientRoundTrip();
-        phase("sequential", 1);
-        phase(parallel + " at once", parallel);
+        for (int r = 1; r <= repeats; r++) {
+            phase("sequential", 1, r);
+            phase(parallel + " at once", parallel, r);
+        }
+        pooled.forEach((name, samples) -> report.add(new Metric("podstart", name, "ms", samples)));
+        if (repeats > 1) {
+            repeatMedians.forEach((label, medians) -> {
+                report.add(new Metric("podstart", label + ", median of each repeat", "ms", medians));
+                List<Double> b = medians.get("berth");
+                List<Double> c = medians.get("containerd");
+                if (b != null && c != null) {
+                    List<String> ratios = new ArrayList<>();
+                    for (int i = 0; i < b.size(); i++) {
+                        ratios.add(String.format("%.3f", b.get(i) / c.get(i)));
+                    }
+                    report.note("podstart: " + label + ", ratio of medians in each repeat: " + String.join(" ", ratios));
+                }
+            });
+        }
         report.note("podstart: latency = RunPodSandbox + CreateContainer + StartContainer + ContainerStatus until RUNNING, "
-                + "client side; p99 is nearest-rank (of " + pods + " samples, the slowest " + Math.max(1, pods / 100)
+                + "client side; p99 is nearest-rank (of " + pods * repeats + " samples, the slowest "
+                + Math.max(1, pods * repeats / 100)
                 + "). Runtimes take turns (blocks of " + BLOCK + " sequential pods, one round of " + parallel
                 + " at a time); the client is warmed up first, its own round trip is the 'client round trip' line. "
+                + (repeats > 1 ? "Both phases ran " + repeats + " times (pods removed in between); the rows pool "
+                        + "every repeat's samples. " : "")
                 + "Machine CPU per pod: CPU time all tasks on the machine used during a runtime's turn (its daemon and "
                 + "per-pod processes, the OCI runtime, CNI plugins, kernel threads, the client), over the turn's pods; "
                 + "one sample per turn.");
@@ -96,7 +123,7 @@ final class PodStartBench {
         report.add(new Metric("podstart", "client round trip (Version)", "ms", rtt));
     }
 
-    private void phase(String label, int inFlight) {
+    private void phase(String label, int inFlight, int repeat) {
         Map<String, List<PodRunner.PodStart>> starts = new LinkedHashMap<>();
         Map<String, Double> wall = new LinkedHashMap<>();
         Map<String, List<Double>> cpuPerPod = new LinkedHashMap<>();
@@ -106,7 +133,7 @@ final class PodStartBench {
             cpuPerPod.put(rt.name(), new ArrayList<>());
         }
         int step = inFlight == 1 ? BLOCK : inFlight;
-        String prefix = inFlight == 1 ? "seq" : "par";
+        String prefix = (inFlight == 1 ? "seq" : "par") + (repeats > 1 ? repeat + "-" : "");
         for (int done = 0; done < pods; done += step) {
             int n = Math.min(step, pods - done);
             for (RuntimeUnderTest rt : runtimes) {
@@ -130,15 +157,24 @@ final class PodStartBench {
             run.put(rt.name(), new ArrayList<>(mine.stream().map(PodRunner.PodStart::runMs).toList()));
             create.put(rt.name(), new ArrayList<>(mine.stream().map(PodRunner.PodStart::createMs).toList()));
             start.put(rt.name(), new ArrayList<>(mine.stream().map(PodRunner.PodStart::startMs).toList()));
-            System.out.printf("[podstart] %s %s: %d pods in %.0f ms of starting (median %.1f ms); removed in %.0f ms%n",
-                    rt.name(), label, pods, wall.get(rt.name()), Summary.of(total.get(rt.name())).median(), removal);
-            report.detail("podstart " + label + " " + rt.name(),
-                    Map.of("wall_ms", wall.get(rt.name()), "removal_ms", removal, "pods", pods));
+            double median = Summary.of(total.get(rt.name())).median();
+            String which = repeats > 1 ? " (repeat " + repeat + ")" : "";
+            System.out.printf("[podstart] %s %s%s: %d pods in %.0f ms of starting (median %.1f ms); removed in %.0f ms%n",
+                    rt.name(), label, which, pods, wall.get(rt.name()), median, removal);
+            report.detail("podstart " + label + which + " " + rt.name(),
+                    Map.of("wall_ms", wall.get(rt.name()), "removal_ms", removal, "pods", pods, "median_ms", median));
+            repeatMedians.computeIfAbsent(label, k -> new LinkedHashMap<>())
+                    .computeIfAbsent(rt.name(), k -> new ArrayList<>()).add(median);
         }
-        report.add(new Metric("podstart", label + ", pod start", "ms", total));
-        report.add(new Metric("podstart", label + ", RunPodSandbox", "ms", run));
-        report.add(new Metric("podstart", label + ", CreateContainer", "ms", create));
-        report.add(new Metric("podstart", label + ", StartContainer", "ms", start));
-        report.add(new Metric("podstart", label + ", machine CPU per pod (per turn)", "ms", cpuPerPod));
+        pool(label + ", pod start", total);
+        pool(label + ", RunPodSandbox", run);
+        pool(label + ", CreateContainer", create);
+        pool(label + ", StartContainer", start);
+        pool(label + ", machine CPU per pod (per turn)", cpuPerPod);
+    }
+
+    private void pool(String name, Map<String, List<Double>> samples) {
+        Map<String, List<Double>> all = pooled.computeIfAbsent(name, k -> new LinkedHashMap<>());
+        samples.forEach((rt, xs) -> all.computeIfAbsent(rt, k -> new ArrayList<>()).addAll(xs));
     }
 }

@@ -18,17 +18,20 @@ class OptionsTest {
         assertThat(o.runs()).isEqualTo(5);
         assertThat(o.pods()).isEqualTo(50);
         assertThat(o.parallel()).isEqualTo(10);
+        assertThat(o.repeat()).isEqualTo(1);
         assertThat(o.berthd()).isEqualTo(Path.of("/repo/bin/berthd"));
         assertThat(o.wants("pull")).isTrue();
     }
 
     @Test
     void parse_onlyContainerdPodstart_selectsOneRuntimeAndBench() {
-        Bench.Options o = Bench.Options.parse(new String[] {"podstart", "--only", "containerd", "--pods", "7"}, HOME);
+        Bench.Options o = Bench.Options.parse(
+                new String[] {"podstart", "--only", "containerd", "--pods", "7", "--repeat", "3"}, HOME);
         assertThat(o.runtimes()).containsExactly("containerd");
         assertThat(o.wants("podstart")).isTrue();
         assertThat(o.wants("pull")).isFalse();
         assertThat(o.pods()).isEqualTo(7);
+        assertThat(o.repeat()).isEqualTo(3);
     }
 
     @Test
