@@ -40,14 +40,18 @@ final class CgroupAttachPrimer {
   private final Path selfCgroup;
   private final String pid = Long.toString(ProcessHandle.current().pid());
   private final AtomicBoolean inFlight = new AtomicBoolean();
-  /** One platform thread (the write blocks in the kernel for the grace period), gone after a quiet half minute. */
-  private final ExecutorService writer = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS,
-      new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("cgroup-attach-primer").factory());
+  /**
+   * One platform thread (the write blocks in the kernel for the grace period), gone after a quiet half minute;
+   * {@code null} when off.
+   */
+  private final ExecutorService writer;
   private volatile boolean broken;
 
   private CgroupAttachPrimer(Path cgroupRoot, Path selfCgroup) {
     this.cgroupRoot = cgroupRoot;
     this.selfCgroup = selfCgroup;
+    this.writer = cgroupRoot == null ? null : new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("cgroup-attach-primer").factory());
   }
 
   /** A primer for berthd's own cgroup, or one that does nothing when {@code enabled} is false or none is found. */
