@@ -148,8 +148,11 @@ final class CreateContainer {
         spec.writeTo(bundle);
       }
       long prepared = System.nanoTime();
-      handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
-          config.getStdin(), config.getStdinOnce());
+      try (var slot = st.startQueue.enter(pod.getCreatedAt())) {
+        st.metrics.phase("start_queue", slot.waitedNanos());
+        handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
+            config.getStdin(), config.getStdinOnce());
+      }
       undo.push("delete from runtime", () -> handler.delete(id));
       long runtimeDone = System.nanoTime();
       // The runtime has bound them into the container's own mount namespace: the staging mounts can go now.

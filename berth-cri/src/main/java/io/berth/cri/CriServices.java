@@ -51,6 +51,7 @@ public final class CriServices implements AutoCloseable {
       String pauseImage,
       Duration podStopTimeout,
       int spareRootfsImages,
+      int startSlots,
       PrometheusRegistry metricsRegistry) {}
 
   public static CriServices create(Dependencies d) {
@@ -58,7 +59,7 @@ public final class CriServices implements AutoCloseable {
     Rpc rpc = new Rpc(metrics);
     OciRuntimes runtimes = new ConmonRuntimes(d.runtimes(), d.handlers(), d.cgroupDriver());
     RuntimeState.Settings settings = new RuntimeState.Settings(d.rootDir(), d.stateDir(), d.catatonit(),
-        d.pauseImage(), d.runtimes().defaultHandler(), d.podStopTimeout(), d.spareRootfsImages());
+        d.pauseImage(), d.runtimes().defaultHandler(), d.podStopTimeout(), d.spareRootfsImages(), d.startSlots());
     RuntimeState st = new RuntimeState(settings, new MetadataRecords(d.metadata()), d.images(), d.snapshotter(),
         d.network(), runtimes, metrics);
     StatusViews views = new StatusViews(st);

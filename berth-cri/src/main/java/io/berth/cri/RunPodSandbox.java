@@ -67,6 +67,9 @@ final class RunPodSandbox {
     long rootGid = userns.map(PodUserNamespace::rootGid).orElse(0L);
     List<Phase> phases = new ArrayList<>();
     long start = System.nanoTime();
+    // When the pod arrived, in microseconds: its created_at, and the place of all its start steps in the StartQueue.
+    java.time.Instant now = java.time.Instant.now();
+    long createdAt = now.getEpochSecond() * 1_000_000_000L + now.getNano();
 
     st.sandboxes.reserveName(name, id);
     boolean[] kept = {false};
@@ -80,7 +83,7 @@ final class RunPodSandbox {
       // Recorded before anything outside berthd exists. Everything made below is named after the id, so after a
       // crash this record is all Recovery needs to release it.
       SandboxRecord creating = SandboxRecord.newBuilder().setId(id).setConfig(config).setRuntimeHandler(handlerName)
-          .setCreatedAt(System.currentTimeMillis() * 1_000_000L).setState(PodSandboxState.SANDBOX_NOTREADY_VALUE)
+          .setCreatedAt(createdAt).setState(PodSandboxState.SANDBOX_NOTREADY_VALUE)
           .setStateDir(dir.toString()).setInfraLess(true).setCreating(true).build();
       st.records.put(creating);
       // What exists so far, should a failure's undo not release all of it (see keepIfUndoFailed).
@@ -163,7 +166,10 @@ final class RunPodSandbox {
       PodNetwork.PodNetworkStatus net = null;
       if (!hostNetwork) {
         PodNetwork.PodNetworkRequest netReq = networkRequest(id, config, netns);
-        net = st.network.setUp(netReq);
+        try (var slot = st.startQueue.enter(createdAt)) {
+          st.metrics.phase("start_queue", slot.waitedNanos());
+          net = st.network.setUp(netReq);
+        }
         undo.push("CNI DEL", () -> st.network.tearDown(netReq));
       }
       t = phase(phases, "cni", t);
@@ -193,13 +199,16 @@ final class RunPodSandbox {
           infraRootfs = infra.rootfs().toString();
         }
         st.specs.infraSpec(infra).writeTo(bundle);
-        handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
-        made.setInfraLess(false).setInfraRootfs(infraRootfs);
-        undo.push("delete infra", () -> {
-          handler.delete(id);
-          made.setInfraLess(true);
-        });
-        handler.start(id);
+        try (var slot = st.startQueue.enter(createdAt)) {
+          st.metrics.phase("start_queue", slot.waitedNanos());
+          handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
+          made.setInfraLess(false).setInfraRootfs(infraRootfs);
+          undo.push("delete infra", () -> {
+            handler.delete(id);
+            made.setInfraLess(true);
+          });
+          handler.start(id);
+        }
         t = phase(phases, "infra_start", t);
       }
 
@@ -209,7 +218,7 @@ final class RunPodSandbox {
           .setId(id)
           .setConfig(config)
           .setRuntimeHandler(handlerName)
-          .setCreatedAt(System.currentTimeMillis() * 1_000_000L)
+          .setCreatedAt(createdAt)
           .setState(PodSandboxState.SANDBOX_READY_VALUE)
           .setNetnsPath(netns.map(n -> n.path().toString()).orElse(""))
           .setCgroupParent(config.getLinux().getCgroupParent())

@@ -30,10 +30,11 @@ final class RuntimeState {
   /** Settings of the runtime side, from berthd's config. */
   /**
    * {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image);
-   * {@code spareRootfsImages}: how many images keep a container rootfs made ahead (see {@link RootfsSpares}).
+   * {@code spareRootfsImages}: how many images keep a container rootfs made ahead (see {@link RootfsSpares});
+   * {@code startSlots}: the heavy steps of pod starts run at a time on a busy node (see {@link StartQueue}; 0: all).
    */
   record Settings(Path rootDir, Path stateDir, Path catatonit, String pauseImage, String defaultHandler,
-      Duration podStopTimeout, int spareRootfsImages) {}
+      Duration podStopTimeout, int spareRootfsImages, int startSlots) {}
 
   final Settings settings;
   final IdIndex<Sandbox> sandboxes = new IdIndex<>("sandbox");
@@ -50,6 +51,7 @@ final class RuntimeState {
   final CriMetrics metrics;
   final UserNamespaceSupport userns;
   final RootfsSpares spares;
+  final StartQueue startQueue;
 
   RuntimeState(Settings settings, Records records, ImageService images, Snapshotter snapshotter, PodNetwork network,
       OciRuntimes runtimes, CriMetrics metrics) {
@@ -63,6 +65,7 @@ final class RuntimeState {
     this.nsPins = new NamespacePins(settings.stateDir().resolve("ns"));
     this.userns = new UserNamespaceSupport(snapshotter, settings.stateDir());
     this.spares = RootfsSpares.open(snapshotter, settings.stateDir().resolve("spares"), settings.spareRootfsImages());
+    this.startQueue = StartQueue.forNode(settings.startSlots());
     try {
       Dirs.ensureTraversable(settings.stateDir().resolve("sandboxes"));
       Dirs.ensureTraversable(settings.stateDir().resolve("containers"));

@@ -35,10 +35,12 @@ final class StartContainer {
       if (!s.ready()) {
         throw BerthException.failedPrecondition("sandbox %s of container %s is not ready", s.id(), c.id());
       }
-      // Taken before the runtime call: a short-lived process can exit before start returns (gVisor's start goes
-      // through the container's monitor), and its finished_at must not come before started_at.
-      long startedAt = System.currentTimeMillis() * 1_000_000L;
-      try {
+      long startedAt;
+      try (var slot = st.startQueue.enter(s.record().getCreatedAt())) {
+        st.metrics.phase("start_queue", slot.waitedNanos());
+        // Taken before the runtime call: a short-lived process can exit before start returns (gVisor's start goes
+        // through the container's monitor), and its finished_at must not come before started_at.
+        startedAt = System.currentTimeMillis() * 1_000_000L;
         st.runtimes.handler(r.getRuntimeHandler()).start(c.id());
       } catch (BerthException e) {
         long now = System.currentTimeMillis() * 1_000_000L;

@@ -50,7 +50,7 @@ class RecoveryTest {
     state = tmp.resolve("state");
     store = MetadataStore.open(tmp.resolve("root/metadata/berth.db"));
     st = new RuntimeState(new RuntimeState.Settings(tmp.resolve("root"), state, Path.of("/nonexistent"), null, "runc",
-        Duration.ofSeconds(5), 0), new MetadataRecords(store), null, Snapshotter.overlay(tmp.resolve("root/snapshots")),
+        Duration.ofSeconds(5), 0, 0), new MetadataRecords(store), null, Snapshotter.overlay(tmp.resolve("root/snapshots")),
         PodNetwork.create(NetworkConfig.defaults(state)), runtime, new CriMetrics(new PrometheusRegistry()));
   }
 

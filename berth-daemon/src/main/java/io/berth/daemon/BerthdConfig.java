@@ -31,7 +31,7 @@ public record BerthdConfig(
     log = log == null ? new Log(null, null) : log;
     image = image == null ? new Image(null, null, null, null) : image;
     registry = registry == null ? new Registry(null, null, null, null) : registry;
-    runtime = runtime == null ? new Runtime(null, null, null, null, null, null) : runtime;
+    runtime = runtime == null ? new Runtime(null, null, null, null, null, null, null) : runtime;
     network = network == null ? new Network(null, null, null, null) : network;
     pod = pod == null ? new Pod(null, null, null, null) : pod;
     streaming = streaming == null ? new Streaming(null, null, null) : streaming;
@@ -125,12 +125,16 @@ public record BerthdConfig(
       @JsonProperty("conmon") String conmon,
       @JsonProperty("cgroup_driver") String cgroupDriver,
       @JsonProperty("spare_rootfs") Integer spareRootfs,
+      @JsonProperty("start_slots") Integer startSlots,
       @JsonProperty("prime_cgroup_attach") Boolean primeCgroupAttach,
       @JsonProperty("handlers") Map<String, Handler> handlers) {
     public Runtime {
       primeCgroupAttach = primeCgroupAttach == null || primeCgroupAttach;
       spareRootfs = spareRootfs == null ? 8 : spareRootfs;
       Checks.range("runtime.spare_rootfs", spareRootfs, 0, 256);
+      // One pod start step more than CPUs at a time while they are all busy (see docs/config.md); 0 turns it off.
+      startSlots = startSlots == null ? java.lang.Runtime.getRuntime().availableProcessors() + 1 : startSlots;
+      Checks.range("runtime.start_slots", startSlots, 0, 1024);
       defaultHandler = orDefault(defaultHandler, "runc");
       conmon = orDefault(conmon, "/usr/bin/conmon");
       cgroupDriver = orDefault(cgroupDriver, "cgroupfs");

@@ -84,7 +84,7 @@ final class Components implements AutoCloseable {
             Checks.parseDuration(c.streaming().tokenTtl()), null),
         root, state, Path.of(c.pod().catatonit()),
         "image".equals(c.pod().infra()) ? c.pod().pauseImage() : null, Checks.parseDuration(c.pod().stopTimeout()),
-        c.runtime().spareRootfs(), metrics));
+        c.runtime().spareRootfs(), c.runtime().startSlots(), metrics));
     return new Components(metadata, cri, metrics, List.of(state.resolve("netns"), state.resolve("ns")));
   }
 

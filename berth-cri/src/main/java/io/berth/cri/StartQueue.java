@@ -1,0 +1,182 @@
+package io.berth.cri;
+
+import io.berth.core.BerthException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
+
+/**
+ * Admits the CPU-heavy steps of starting pods (CNI ADD, the runtime's create and start) in the order the pods
+ * arrived, a few at a time, while the CPUs are saturated.
+ *
+ * <p>When the kubelet starts a burst of pods, every step of every pod otherwise shares the CPUs equally, so all of
+ * them finish at about the time the last one does. Serving the oldest pod's steps first keeps the same total work
+ * and the same time for the last pod, and makes the others ready in turn, as they came. It stays work-conserving:
+ * a step is admitted beyond the slots whenever a CPU would otherwise idle (no more runnable tasks than CPUs),
+ * so steps that wait (a CNI plugin asking its agent, a slow disk) never hold up others, and a slot held longer than
+ * the lease stops counting, so a hung step cannot hold the queue.
+ */
+final class StartQueue {
+  /** How often the first waiter looks again whether a CPU is idle. */
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+  private final int slots;
+  private final long leaseNanos;
+  private final int cpus;
+  private final IntSupplier runnableTasks;
+  private final LongSupplier clock;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final PriorityQueue<Waiter> waiting = new PriorityQueue<>(
+      Comparator.comparingLong(Waiter::ticket).thenComparingLong(Waiter::seq));
+  private final List<Slot> counted = new ArrayList<>();
+  private long seq;
+
+  /**
+   * {@code slots} steps at a time while the CPUs are busy (0: no queue, every step goes at once); {@code cpus} and
+   * {@code runnableTasks} (the node's runnable tasks, negative when unknown) tell when a CPU is idle.
+   */
+  StartQueue(int slots, long leaseNanos, int cpus, IntSupplier runnableTasks, LongSupplier clock) {
+    this.slots = slots;
+    this.leaseNanos = leaseNanos;
+    this.cpus = cpus;
+    this.runnableTasks = runnableTasks;
+    this.clock = clock;
+  }
+
+  /** For berthd: as many slots as CPUs, a lease of half a second, the node's runnable tasks from /proc/loadavg. */
+  static StartQueue forNode(int slots) {
+    return new StartQueue(slots, TimeUnit.MILLISECONDS.toNanos(500), Runtime.getRuntime().availableProcessors(),
+        StartQueue::runnableTasks, System::nanoTime);
+  }
+
+  /** A step admitted; closing it frees its slot. */
+  final class Slot implements AutoCloseable {
+    private final long admittedAt;
+    private final long waitedNanos;
+
+    private Slot(long admittedAt, long waitedNanos) {
+      this.admittedAt = admittedAt;
+      this.waitedNanos = waitedNanos;
+    }
+
+    /** How long the step waited to be admitted. */
+    long waitedNanos() {
+      return waitedNanos;
+    }
+
+    @Override
+    public void close() {
+      lock.lock();
+      try {
+        if (counted.remove(this)) {
+          changed.signalAll();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private record Waiter(long ticket, long seq) {}
+
+  /**
+   * Waits until the step may run: the pods that came before ({@code ticket}: lower is older) go first. Returns at
+   * once when the queue is off or not full.
+   */
+  Slot enter(long ticket) {
+    long since = clock.getAsLong();
+    if (slots <= 0) {
+      return new Slot(since, 0);
+    }
+    lock.lock();
+    try {
+      Waiter me = new Waiter(ticket, seq++);
+      waiting.add(me);
+      try {
+        while (true) {
+          long now = clock.getAsLong();
+          dropExpired(now);
+          if (waiting.peek() == me && (counted.size() < slots || cpuIdle())) {
+            waiting.poll();
+            Slot slot = new Slot(now, now - since);
+            counted.add(slot);
+            changed.signalAll(); // the next waiter may fit too
+            return slot;
+          }
+          if (waiting.peek() == me) {
+            long untilLeaseEnds = counted.getFirst().admittedAt + leaseNanos - now;
+            changed.awaitNanos(Math.max(1, Math.min(POLL_NANOS, untilLeaseEnds)));
+          } else {
+            changed.await();
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw BerthException.internal(e, "interrupted while waiting to start");
+      } finally {
+        if (waiting.remove(me)) {
+          changed.signalAll(); // left without being admitted: the next one is first now
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Steps admitted and counted now (for tests and metrics). */
+  int running() {
+    lock.lock();
+    try {
+      dropExpired(clock.getAsLong());
+      return counted.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void dropExpired(long now) {
+    // Admitted in order, so the oldest are first.
+    while (!counted.isEmpty() && now - counted.getFirst().admittedAt >= leaseNanos) {
+      counted.removeFirst();
+    }
+  }
+
+  /**
+   * Whether a CPU would idle were the step kept waiting: the asker is one of the runnable tasks and would sleep, so
+   * with no more of them than CPUs one would be left idle.
+   */
+  private boolean cpuIdle() {
+    int running = runnableTasks.getAsInt();
+    return running >= 0 && running <= cpus;
+  }
+
+  /** The node's runnable tasks, the fourth field of /proc/loadavg ("1/123": running/all), or -1. */
+  static int runnableTasks() {
+    try {
+      return parseRunnable(Files.readString(LOADAVG));
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static final Path LOADAVG = Path.of("/proc/loadavg");
+
+  static int parseRunnable(String loadavg) {
+    String[] fields = loadavg.trim().split("\\s+");
+    if (fields.length < 4 || fields[3].indexOf('/') < 0) {
+      return -1;
+    }
+    return Integer.parseInt(fields[3].substring(0, fields[3].indexOf('/')));
+  }
+}
