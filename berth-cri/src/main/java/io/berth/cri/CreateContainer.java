@@ -148,8 +148,10 @@ final class CreateContainer {
         spec.writeTo(bundle);
       }
       long prepared = System.nanoTime();
+      long queued;
       try (var slot = st.startQueue.enter(pod.getCreatedAt())) {
-        st.metrics.phase("start_queue", slot.waitedNanos());
+        queued = slot.waitedNanos();
+        st.metrics.phase("start_queue", queued);
         handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
             config.getStdin(), config.getStdinOnce());
       }
@@ -174,8 +176,9 @@ final class CreateContainer {
           .setBundle(bundle.toString())
           .setRuntimeHandler(pod.getRuntimeHandler())
           .setStopSignal(stopSignal)
+          .addTimings(Phase.newBuilder().setName("start_queue").setContainerId(id).setNanos(queued))
           .addTimings(Phase.newBuilder().setName("container_create").setContainerId(id)
-              .setNanos(System.nanoTime() - start))
+              .setNanos(System.nanoTime() - start - queued)) // phases add up to the pod's time: without the wait
           .build();
       Container container = new Container(record);
       container.user(StatusViews.user(spec.process().user())); // as written, not read back from the bundle
@@ -185,7 +188,7 @@ final class CreateContainer {
       if (userns.isEmpty()) {
         st.spares.replenish(image.chainIds()); // for the next container of this image
       }
-      st.metrics.phase("container_create", System.nanoTime() - start);
+      st.metrics.phase("container_create", System.nanoTime() - start - queued);
       st.publish(container, ContainerEventType.CONTAINER_CREATED_EVENT, views);
       long end = System.nanoTime();
       log.info("container {} ({}) created in sandbox {} in {} ms (rootfs{} and spec {}, {} create {}, record {})", id,

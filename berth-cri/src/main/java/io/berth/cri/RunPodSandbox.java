@@ -167,7 +167,7 @@ final class RunPodSandbox {
       if (!hostNetwork) {
         PodNetwork.PodNetworkRequest netReq = networkRequest(id, config, netns);
         try (var slot = st.startQueue.enter(createdAt)) {
-          st.metrics.phase("start_queue", slot.waitedNanos());
+          t = phase(phases, "start_queue", t);
           net = st.network.setUp(netReq);
         }
         undo.push("CNI DEL", () -> st.network.tearDown(netReq));
@@ -200,7 +200,7 @@ final class RunPodSandbox {
         }
         st.specs.infraSpec(infra).writeTo(bundle);
         try (var slot = st.startQueue.enter(createdAt)) {
-          st.metrics.phase("start_queue", slot.waitedNanos());
+          t = phase(phases, "start_queue", t);
           handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
           made.setInfraLess(false).setInfraRootfs(infraRootfs);
           undo.push("delete infra", () -> {

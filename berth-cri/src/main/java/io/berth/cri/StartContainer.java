@@ -25,6 +25,7 @@ final class StartContainer {
   StartContainerResponse start(StartContainerRequest req) {
     Container c = st.containers.get(req.getContainerId());
     long t = System.nanoTime();
+    long queued = 0;
     try (var held = st.locks.lock(c.id())) {
       ContainerRecord r = c.record();
       if (r.getState() != ContainerState.CONTAINER_CREATED_VALUE) {
@@ -37,7 +38,8 @@ final class StartContainer {
       }
       long startedAt;
       try (var slot = st.startQueue.enter(s.record().getCreatedAt())) {
-        st.metrics.phase("start_queue", slot.waitedNanos());
+        queued = slot.waitedNanos();
+        st.metrics.phase("start_queue", queued);
         // Taken before the runtime call: a short-lived process can exit before start returns (gVisor's start goes
         // through the container's monitor), and its finished_at must not come before started_at.
         startedAt = System.currentTimeMillis() * 1_000_000L;
@@ -50,13 +52,14 @@ final class StartContainer {
       }
       st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_RUNNING_VALUE)
           .setStartedAt(startedAt)
+          .addTimings(Phase.newBuilder().setName("start_queue").setContainerId(c.id()).setNanos(queued))
           .addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
-              .setNanos(System.nanoTime() - t))
+              .setNanos(System.nanoTime() - t - queued))
           .build());
       // Under the container's lock, so an exit seen by a concurrent status poll is published after this event.
       st.publish(c, ContainerEventType.CONTAINER_STARTED_EVENT, views);
     }
-    st.metrics.phase("container_start", System.nanoTime() - t);
+    st.metrics.phase("container_start", System.nanoTime() - t - queued);
     log.info("container {} started", c.id());
     return StartContainerResponse.getDefaultInstance();
   }

@@ -134,6 +134,16 @@ final class StartQueue {
     }
   }
 
+  /** Steps waiting to be admitted. */
+  int waiting() {
+    lock.lock();
+    try {
+      return waiting.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Steps admitted and counted now (for tests and metrics). */
   int running() {
     lock.lock();
