@@ -24,6 +24,7 @@ import io.berth.snapshot.Snapshotter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -67,9 +68,10 @@ final class RunPodSandbox {
     long rootGid = userns.map(PodUserNamespace::rootGid).orElse(0L);
     List<Phase> phases = new ArrayList<>();
     long start = System.nanoTime();
-    // When the pod arrived, in microseconds: its created_at, and the place of all its start steps in the StartQueue.
-    java.time.Instant now = java.time.Instant.now();
-    long createdAt = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    // When the pod arrived (ns since the epoch, to the microsecond): its created_at, and the place of all its start
+    // steps in the StartQueue, so it must tell apart pods that come within a millisecond of each other.
+    Instant arrival = Instant.now();
+    long createdAt = arrival.getEpochSecond() * 1_000_000_000L + arrival.getNano();
 
     st.sandboxes.reserveName(name, id);
     boolean[] kept = {false};

@@ -54,7 +54,10 @@ final class StartQueue {
     this.clock = clock;
   }
 
-  /** For berthd: as many slots as CPUs, a lease of half a second, the node's runnable tasks from /proc/loadavg. */
+  /**
+   * For berthd: a lease of half a second, berthd's CPUs, and the node's runnable tasks from /proc/loadavg (where
+   * berthd may use fewer CPUs than the node has, the queue holds steps back a little more often, never less).
+   */
   static StartQueue forNode(int slots) {
     return new StartQueue(slots, TimeUnit.MILLISECONDS.toNanos(500), Runtime.getRuntime().availableProcessors(),
         StartQueue::runnableTasks, System::nanoTime);
