@@ -147,7 +147,7 @@ final class StartQueue {
     }
   }
 
-  /** Steps admitted and counted now (for tests and metrics). */
+  /** Steps admitted and still counted (their lease not over). */
   int running() {
     lock.lock();
     try {
