@@ -15,7 +15,7 @@ class ConfigLoaderTest {
     assertThat(c.runtime().defaultHandler()).isEqualTo("runc");
     assertThat(c.runtime().handlers()).containsKeys("runc", "crun", "runsc");
     assertThat(c.runtime().spareRootfs()).isEqualTo(8);
-    assertThat(c.runtime().startSlots()).isEqualTo(Runtime.getRuntime().availableProcessors() + 1);
+    assertThat(c.runtime().startSlots()).isZero();
     assertThat(c.runtime().primeCgroupAttach()).isTrue();
     assertThat(c.network().confDirs()).containsExactly("/etc/cni/net.d");
     assertThat(c.network().pluginDirs()).containsExactly("/usr/lib/cni", "/opt/cni/bin");
@@ -40,7 +40,7 @@ class ConfigLoaderTest {
         [runtime]
         default_handler = "crun"
         spare_rootfs = 0
-        start_slots = 0
+        start_slots = 3
         prime_cgroup_attach = false
         [runtime.handlers.crun]
         binary = "/usr/bin/crun"
@@ -53,7 +53,7 @@ class ConfigLoaderTest {
     assertThat(c.registry().hosts().get("docker.io").mirrors()).hasSize(2);
     assertThat(c.runtime().handlers()).containsOnlyKeys("crun");
     assertThat(c.runtime().spareRootfs()).isZero();
-    assertThat(c.runtime().startSlots()).isZero();
+    assertThat(c.runtime().startSlots()).isEqualTo(3);
     assertThat(c.runtime().primeCgroupAttach()).isFalse();
   }
 
