@@ -151,7 +151,6 @@ final class CreateContainer {
       long queued;
       try (var slot = st.startQueue.enter(pod.getCreatedAt())) {
         queued = slot.waitedNanos();
-        st.metrics.phase("start_queue", queued);
         handler.create(id, bundle, logPath == null ? dir.resolve("container.log") : logPath, config.getTty(),
             config.getStdin(), config.getStdinOnce());
       }
@@ -163,7 +162,7 @@ final class CreateContainer {
 
       String stopSignal = config.getStopSignal() != Signal.RUNTIME_DEFAULT ? Signals.name(config.getStopSignal())
           : image.stopSignal().orElse("SIGTERM");
-      ContainerRecord record = ContainerRecord.newBuilder()
+      ContainerRecord.Builder made = ContainerRecord.newBuilder()
           .setId(id)
           .setSandboxId(sandbox.id())
           .setConfig(config)
@@ -175,11 +174,13 @@ final class CreateContainer {
           .setLogPath(logPath == null ? "" : logPath.toString())
           .setBundle(bundle.toString())
           .setRuntimeHandler(pod.getRuntimeHandler())
-          .setStopSignal(stopSignal)
-          .addTimings(Phase.newBuilder().setName("start_queue").setContainerId(id).setNanos(queued))
-          .addTimings(Phase.newBuilder().setName("container_create").setContainerId(id)
-              .setNanos(System.nanoTime() - start - queued)) // phases add up to the pod's time: without the wait
-          .build();
+          .setStopSignal(stopSignal);
+      if (st.startQueue.on()) {
+        made.addTimings(Phase.newBuilder().setName("start_queue").setContainerId(id).setNanos(queued));
+      }
+      // Phases add up to the pod's time: this one without the wait.
+      ContainerRecord record = made.addTimings(Phase.newBuilder().setName("container_create").setContainerId(id)
+          .setNanos(System.nanoTime() - start - queued)).build();
       Container container = new Container(record);
       container.user(StatusViews.user(spec.process().user())); // as written, not read back from the bundle
       st.save(container, record);

@@ -169,7 +169,7 @@ final class RunPodSandbox {
       if (!hostNetwork) {
         PodNetwork.PodNetworkRequest netReq = networkRequest(id, config, netns);
         try (var slot = st.startQueue.enter(createdAt)) {
-          t = phase(phases, "start_queue", t);
+          t = queued(phases, slot, t);
           net = st.network.setUp(netReq);
         }
         undo.push("CNI DEL", () -> st.network.tearDown(netReq));
@@ -202,7 +202,7 @@ final class RunPodSandbox {
         }
         st.specs.infraSpec(infra).writeTo(bundle);
         try (var slot = st.startQueue.enter(createdAt)) {
-          t = phase(phases, "start_queue", t);
+          t = queued(phases, slot, t);
           handler.create(id, bundle, dir.resolve("infra.log"), false, false, false);
           made.setInfraLess(false).setInfraRootfs(infraRootfs);
           undo.push("delete infra", () -> {
@@ -295,6 +295,15 @@ final class RunPodSandbox {
     if (pins.user() != null) {
       made.setUsernsPath(pins.user().toString());
     }
+  }
+
+  /** The wait for a StartQueue slot as a phase of its own (with the queue on), so the next phase leaves it out. */
+  private long queued(List<Phase> phases, StartQueue.Slot slot, long since) {
+    if (!st.startQueue.on()) {
+      return since;
+    }
+    phases.add(Phase.newBuilder().setName("start_queue").setNanos(slot.waitedNanos()).build());
+    return since + slot.waitedNanos();
   }
 
   private long phase(List<Phase> phases, String name, long since) {

@@ -39,7 +39,6 @@ final class StartContainer {
       long startedAt;
       try (var slot = st.startQueue.enter(s.record().getCreatedAt())) {
         queued = slot.waitedNanos();
-        st.metrics.phase("start_queue", queued);
         // Taken before the runtime call: a short-lived process can exit before start returns (gVisor's start goes
         // through the container's monitor), and its finished_at must not come before started_at.
         startedAt = System.currentTimeMillis() * 1_000_000L;
@@ -50,12 +49,13 @@ final class StartContainer {
             .setFinishedAt(now).setExitCode(128).setReason("StartError").setMessage(e.getMessage()).build());
         throw e;
       }
-      st.save(c, r.toBuilder().setState(ContainerState.CONTAINER_RUNNING_VALUE)
-          .setStartedAt(startedAt)
-          .addTimings(Phase.newBuilder().setName("start_queue").setContainerId(c.id()).setNanos(queued))
-          .addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
-              .setNanos(System.nanoTime() - t - queued))
-          .build());
+      ContainerRecord.Builder running = r.toBuilder().setState(ContainerState.CONTAINER_RUNNING_VALUE)
+          .setStartedAt(startedAt);
+      if (st.startQueue.on()) {
+        running.addTimings(Phase.newBuilder().setName("start_queue").setContainerId(c.id()).setNanos(queued));
+      }
+      st.save(c, running.addTimings(Phase.newBuilder().setName("container_start").setContainerId(c.id())
+          .setNanos(System.nanoTime() - t - queued)).build());
       // Under the container's lock, so an exit seen by a concurrent status poll is published after this event.
       st.publish(c, ContainerEventType.CONTAINER_STARTED_EVENT, views);
     }

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntSupplier;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -34,6 +35,7 @@ final class StartQueue {
   private final int cpus;
   private final IntSupplier runnableTasks;
   private final LongSupplier clock;
+  private final LongConsumer waits;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -44,23 +46,30 @@ final class StartQueue {
 
   /**
    * {@code slots} steps at a time while the CPUs are busy (0: no queue, every step goes at once); {@code cpus} and
-   * {@code runnableTasks} (the node's runnable tasks, negative when unknown) tell when a CPU is idle.
+   * {@code runnableTasks} (the node's runnable tasks, negative when unknown) tell when a CPU is idle; {@code waits}
+   * is told each admitted step's wait, in nanoseconds (only when the queue is on).
    */
-  StartQueue(int slots, long leaseNanos, int cpus, IntSupplier runnableTasks, LongSupplier clock) {
+  StartQueue(int slots, long leaseNanos, int cpus, IntSupplier runnableTasks, LongSupplier clock, LongConsumer waits) {
     this.slots = slots;
     this.leaseNanos = leaseNanos;
     this.cpus = cpus;
     this.runnableTasks = runnableTasks;
     this.clock = clock;
+    this.waits = waits;
   }
 
   /**
    * For berthd: a lease of half a second, berthd's CPUs, and the node's runnable tasks from /proc/loadavg (where
    * berthd may use fewer CPUs than the node has, the queue holds steps back a little more often, never less).
    */
-  static StartQueue forNode(int slots) {
+  static StartQueue forNode(int slots, LongConsumer waits) {
     return new StartQueue(slots, TimeUnit.MILLISECONDS.toNanos(500), Runtime.getRuntime().availableProcessors(),
-        StartQueue::runnableTasks, System::nanoTime);
+        StartQueue::runnableTasks, System::nanoTime, waits);
+  }
+
+  /** Whether steps can wait at all; with the queue off there is no wait to time or show. */
+  boolean on() {
+    return slots > 0;
   }
 
   /** A step admitted; closing it frees its slot. */
@@ -115,6 +124,7 @@ final class StartQueue {
             Slot slot = new Slot(now, now - since);
             counted.add(slot);
             changed.signalAll(); // the next waiter may fit too
+            waits.accept(slot.waitedNanos());
             return slot;
           }
           if (waiting.peek() == me) {

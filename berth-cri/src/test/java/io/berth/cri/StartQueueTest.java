@@ -27,9 +27,10 @@ class StartQueueTest {
   private final AtomicLong clock = new AtomicLong(1_000_000_000L);
   private final AtomicInteger runnable = new AtomicInteger(5);
   private final List<Thread> threads = new ArrayList<>();
+  private final List<Long> waits = new CopyOnWriteArrayList<>();
 
   private StartQueue queue(int slots) {
-    return new StartQueue(slots, LEASE, 2, runnable::get, clock::get);
+    return new StartQueue(slots, LEASE, 2, runnable::get, clock::get, waits::add);
   }
 
   @AfterEach
@@ -48,6 +49,8 @@ class StartQueueTest {
       held.add(q.enter(i));
     }
     assertThat(held).allSatisfy(s -> assertThat(s.waitedNanos()).isZero());
+    assertThat(q.on()).isFalse();
+    assertThat(waits).isEmpty(); // no queue, nothing to time
     held.forEach(StartQueue.Slot::close);
   }
 
@@ -67,6 +70,7 @@ class StartQueueTest {
     a.close();
     StartQueue.Slot c = third.get(5, TimeUnit.SECONDS);
     assertThat(c.waitedNanos()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(7));
+    assertThat(waits).containsExactly(0L, 0L, TimeUnit.MILLISECONDS.toNanos(7));
     assertThat(q.running()).isEqualTo(2);
     b.close();
     c.close();
