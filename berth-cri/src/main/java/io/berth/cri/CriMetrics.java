@@ -13,6 +13,7 @@ public final class CriMetrics {
   private final Histogram podStartPhases;
   private final Histogram pullSeconds;
   private final Counter pullBytes;
+  private final Counter startQueueAdmissions;
 
   public CriMetrics(PrometheusRegistry registry) {
     calls = Histogram.builder()
@@ -33,6 +34,12 @@ public final class CriMetrics {
         .name("berth_image_pull_bytes")
         .help("Bytes of image content pulled from registries")
         .register(registry);
+    startQueueAdmissions = Counter.builder()
+        .name("berth_start_queue_steps")
+        .help("Pod start steps let go by the start queue, by why: free_slot, idle_cpu or outside_load (the queue "
+            + "stepped aside for other work)")
+        .labelNames("why")
+        .register(registry);
   }
 
   void observe(String method, String code, long nanos) {
@@ -41,6 +48,12 @@ public final class CriMetrics {
 
   void phase(String phase, long nanos) {
     podStartPhases.labelValues(phase).observe(nanos / 1e9);
+  }
+
+  /** A step the pod start queue let go: why, and its wait as the start_queue phase. */
+  void startQueueAdmission(StartQueue.Admission how, long waitedNanos) {
+    startQueueAdmissions.labelValues(how.label()).inc();
+    phase("start_queue", waitedNanos);
   }
 
   void pull(long nanos, long bytes) {

@@ -65,7 +65,7 @@ final class RuntimeState {
     this.nsPins = new NamespacePins(settings.stateDir().resolve("ns"));
     this.userns = new UserNamespaceSupport(snapshotter, settings.stateDir());
     this.spares = RootfsSpares.open(snapshotter, settings.stateDir().resolve("spares"), settings.spareRootfsImages());
-    this.startQueue = StartQueue.forNode(settings.startSlots(), waited -> metrics.phase("start_queue", waited));
+    this.startQueue = StartQueue.forNode(settings.startSlots(), metrics::startQueueAdmission);
     try {
       Dirs.ensureTraversable(settings.stateDir().resolve("sandboxes"));
       Dirs.ensureTraversable(settings.stateDir().resolve("containers"));

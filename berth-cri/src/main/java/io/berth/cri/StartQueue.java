@@ -11,8 +11,8 @@ import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
-import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -24,7 +24,8 @@ import java.util.function.LongSupplier;
  * and the same time for the last pod, and makes the others ready in turn, as they came. It stays work-conserving:
  * a step is admitted beyond the slots whenever a CPU would otherwise idle (no more runnable tasks than CPUs),
  * so steps that wait (a CNI plugin asking its agent, a slow disk) never hold up others, and a slot held longer than
- * the lease stops counting, so a hung step cannot hold the queue.
+ * the lease stops counting, so a hung step cannot hold the queue. And it steps aside while other work keeps the
+ * node busy ({@link OutsideLoad}): there, holding steps back would only hand that work more of the CPUs.
  */
 final class StartQueue {
   /** How often the first waiter looks again whether a CPU is idle. */
@@ -34,8 +35,9 @@ final class StartQueue {
   private final long leaseNanos;
   private final int cpus;
   private final IntSupplier runnableTasks;
+  private final DoubleSupplier outsideCpus;
   private final LongSupplier clock;
-  private final LongConsumer waits;
+  private final Admissions admissions;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -46,30 +48,58 @@ final class StartQueue {
 
   /**
    * {@code slots} steps at a time while the CPUs are busy (0: no queue, every step goes at once); {@code cpus} and
-   * {@code runnableTasks} (the node's runnable tasks, negative when unknown) tell when a CPU is idle; {@code waits}
-   * is told each admitted step's wait, in nanoseconds (only when the queue is on).
+   * {@code runnableTasks} (the node's runnable tasks, negative when unknown) tell when a CPU is idle;
+   * {@code outsideCpus} how many CPUs other work uses (see {@link OutsideLoad}; negative when unknown); {@code admissions}
+   * is told of each admitted step (only when the queue is on).
    */
-  StartQueue(int slots, long leaseNanos, int cpus, IntSupplier runnableTasks, LongSupplier clock, LongConsumer waits) {
+  StartQueue(int slots, long leaseNanos, int cpus, IntSupplier runnableTasks, DoubleSupplier outsideCpus,
+      LongSupplier clock, Admissions admissions) {
     this.slots = slots;
     this.leaseNanos = leaseNanos;
     this.cpus = cpus;
     this.runnableTasks = runnableTasks;
+    this.outsideCpus = outsideCpus;
     this.clock = clock;
-    this.waits = waits;
+    this.admissions = admissions;
   }
 
   /**
-   * For berthd: a lease of half a second, berthd's CPUs, and the node's runnable tasks from /proc/loadavg (where
-   * berthd may use fewer CPUs than the node has, the queue holds steps back a little more often, never less).
+   * For berthd: {@code slots} (negative: berthd's CPUs + 1, the value measured best), a lease of half a second,
+   * berthd's CPUs, the node's runnable tasks from /proc/loadavg (where berthd may use fewer CPUs than the node has,
+   * the queue holds steps back a little more often, never less), and the load of the node's other cgroups.
    */
-  static StartQueue forNode(int slots, LongConsumer waits) {
-    return new StartQueue(slots, TimeUnit.MILLISECONDS.toNanos(500), Runtime.getRuntime().availableProcessors(),
-        StartQueue::runnableTasks, System::nanoTime, waits);
+  static StartQueue forNode(int slots, Admissions admissions) {
+    int cpus = Runtime.getRuntime().availableProcessors();
+    DoubleSupplier outside = slots == 0 ? () -> -1 : OutsideLoad.forNode().<DoubleSupplier>map(o -> o::cpus)
+        .orElse(() -> -1);
+    return new StartQueue(slots < 0 ? cpus + 1 : slots, TimeUnit.MILLISECONDS.toNanos(500), cpus,
+        StartQueue::runnableTasks, outside, System::nanoTime, admissions);
   }
 
   /** Whether steps can wait at all; with the queue off there is no wait to time or show. */
   boolean on() {
     return slots > 0;
+  }
+
+  /** Why a step was let go. */
+  enum Admission {
+    /** Fewer steps than slots were running. */
+    FREE_SLOT,
+    /** Beyond the slots: a CPU would have idled. */
+    IDLE_CPU,
+    /** Beyond the slots: other work keeps the node busy, so the queue stepped aside. */
+    OUTSIDE_LOAD;
+
+    /** As a metric label. */
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Told of each admitted step: why it went, and how long it waited first (ns). */
+  @FunctionalInterface
+  interface Admissions {
+    void admitted(Admission how, long waitedNanos);
   }
 
   /** A step admitted; closing it frees its slot. */
@@ -119,12 +149,17 @@ final class StartQueue {
         while (true) {
           long now = clock.getAsLong();
           dropExpired(now);
-          if (waiting.peek() == me && (counted.size() < slots || cpuIdle())) {
+          Admission how = waiting.peek() != me ? null
+              : counted.size() < slots ? Admission.FREE_SLOT
+              : cpuIdle() ? Admission.IDLE_CPU
+              : busyFromOutside() ? Admission.OUTSIDE_LOAD
+              : null;
+          if (how != null) {
             waiting.poll();
             Slot slot = new Slot(now, now - since);
             counted.add(slot);
             changed.signalAll(); // the next waiter may fit too
-            waits.accept(slot.waitedNanos());
+            admissions.admitted(how, slot.waitedNanos());
             return slot;
           }
           if (waiting.peek() == me) {
@@ -182,6 +217,15 @@ final class StartQueue {
   private boolean cpuIdle() {
     int running = runnableTasks.getAsInt();
     return running >= 0 && running <= cpus;
+  }
+
+  /**
+   * Whether other work keeps at least a quarter of the CPUs (and half a CPU) busy. Holding steps back then only
+   * hands that work a larger share of the node, so the queue lets every step go. The bar sits above what the
+   * runtime's init of containers being started adds to the pods' cgroups (~0.3 CPU on 2 CPUs in a burst of 10).
+   */
+  private boolean busyFromOutside() {
+    return outsideCpus.getAsDouble() >= Math.max(0.5, cpus * 0.25);
   }
 
   /** The node's runnable tasks, the fourth field of /proc/loadavg ("1/123": running/all), or -1. */

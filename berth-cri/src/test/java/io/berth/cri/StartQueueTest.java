@@ -28,9 +28,15 @@ class StartQueueTest {
   private final AtomicInteger runnable = new AtomicInteger(5);
   private final List<Thread> threads = new ArrayList<>();
   private final List<Long> waits = new CopyOnWriteArrayList<>();
+  private final List<StartQueue.Admission> admitted = new CopyOnWriteArrayList<>();
+  /** CPUs' worth of the node's other work; unknown unless a test says otherwise. */
+  private volatile double outside = -1;
 
   private StartQueue queue(int slots) {
-    return new StartQueue(slots, LEASE, 2, runnable::get, clock::get, waits::add);
+    return new StartQueue(slots, LEASE, 2, runnable::get, () -> outside, clock::get, (how, waited) -> {
+      admitted.add(how);
+      waits.add(waited);
+    });
   }
 
   @AfterEach
@@ -103,6 +109,7 @@ class StartQueueTest {
     runnable.set(2); // the asker and one more on 2 CPUs: one would idle were it kept waiting
     StartQueue.Slot extra = q.enter(2);
     assertThat(q.running()).isEqualTo(2);
+    assertThat(admitted).containsExactly(StartQueue.Admission.FREE_SLOT, StartQueue.Admission.IDLE_CPU);
     extra.close();
     held.close();
   }
@@ -117,6 +124,27 @@ class StartQueueTest {
     assertThat(waiter).isNotDone();
     runnable.set(1);
     waiter.get(5, TimeUnit.SECONDS).close();
+    held.close();
+  }
+
+  @Test
+  void otherWorkLoadingTheNode_makesTheQueueStepAside() throws Exception {
+    StartQueue q = queue(1);
+    StartQueue.Slot held = q.enter(1);
+    outside = 0.4; // below half a CPU: the runtime's own container inits look like this
+    CompletableFuture<StartQueue.Slot> waiter = enterInThread(q, 2);
+    awaitTrue(() -> q.waiting() == 1);
+    Thread.sleep(20);
+    assertThat(waiter).isNotDone();
+
+    outside = 1.5; // other cgroups keep most of the 2 CPUs busy: holding back would only hand them more
+    StartQueue.Slot beside = waiter.get(5, TimeUnit.SECONDS);
+    StartQueue.Slot third = q.enter(3);
+    assertThat(q.running()).isEqualTo(3);
+    assertThat(admitted).containsExactly(StartQueue.Admission.FREE_SLOT, StartQueue.Admission.OUTSIDE_LOAD,
+        StartQueue.Admission.OUTSIDE_LOAD);
+    third.close();
+    beside.close();
     held.close();
   }
 

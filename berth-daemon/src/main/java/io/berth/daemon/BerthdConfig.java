@@ -132,10 +132,9 @@ public record BerthdConfig(
       primeCgroupAttach = primeCgroupAttach == null || primeCgroupAttach;
       spareRootfs = spareRootfs == null ? 8 : spareRootfs;
       Checks.range("runtime.spare_rootfs", spareRootfs, 0, 256);
-      // Off unless asked for: it helps bursts on an otherwise idle node and hurts under CPU load from outside
-      // (docs/config.md, "Pod start queue"). CPUs + 1 is the value measured best where it helps.
-      startSlots = startSlots == null ? 0 : startSlots;
-      Checks.range("runtime.start_slots", startSlots, 0, 1024);
+      // -1: berthd's CPUs + 1, the value measured best (docs/config.md, "Pod start queue"); 0: no queue.
+      startSlots = startSlots == null ? -1 : startSlots;
+      Checks.range("runtime.start_slots", startSlots, -1, 1024);
       defaultHandler = orDefault(defaultHandler, "runc");
       conmon = orDefault(conmon, "/usr/bin/conmon");
       cgroupDriver = orDefault(cgroupDriver, "cgroupfs");

@@ -15,7 +15,7 @@ class ConfigLoaderTest {
     assertThat(c.runtime().defaultHandler()).isEqualTo("runc");
     assertThat(c.runtime().handlers()).containsKeys("runc", "crun", "runsc");
     assertThat(c.runtime().spareRootfs()).isEqualTo(8);
-    assertThat(c.runtime().startSlots()).isZero();
+    assertThat(c.runtime().startSlots()).isEqualTo(-1); // berthd's CPUs + 1
     assertThat(c.runtime().primeCgroupAttach()).isTrue();
     assertThat(c.network().confDirs()).containsExactly("/etc/cni/net.d");
     assertThat(c.network().pluginDirs()).containsExactly("/usr/lib/cni", "/opt/cni/bin");
@@ -69,7 +69,7 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.parse("[image]\nstall_timeout = \"soon\"\n", "berth.toml"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("image.stall_timeout");
-    assertThatThrownBy(() -> ConfigLoader.parse("[runtime]\nstart_slots = -1\n", "berth.toml"))
+    assertThatThrownBy(() -> ConfigLoader.parse("[runtime]\nstart_slots = -2\n", "berth.toml"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("runtime.start_slots");
     assertThatThrownBy(() -> ConfigLoader.parse("[log]\nlevel = \"loud\"\n", "berth.toml"))
