@@ -15,7 +15,7 @@ import java.util.function.LongSupplier;
 
 /**
  * How many CPUs the node's other work is using: CPU time spent in the top-level cgroups that do not hold berthd,
- * per second, over the last quarter of a second or so.
+ * per second, over the last ~200 ms.
  *
  * <p>The {@link StartQueue} orders pod starts by holding some of their steps back, which pays on a node where pod
  * starts compete only with each other. Where other work wants the CPUs too, holding steps back only hands that work
