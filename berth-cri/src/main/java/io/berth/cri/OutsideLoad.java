@@ -1,5 +1,6 @@
 package io.berth.cri;
 
+import io.berth.linux.CgroupMembership;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -63,35 +64,23 @@ final class OutsideLoad {
   }
 
   static Optional<OutsideLoad> find(Path cgroupRoot, Path selfCgroup, LongSupplier clock) {
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(selfCgroup);
-    } catch (IOException e) {
-      return Optional.empty();
-    }
-    for (String line : lines) {
-      String[] f = line.split(":", 3);
-      if (f.length == 3 && List.of(f[1].split(",")).contains("cpuacct")) {
-        for (String mount : List.of(f[1], "cpuacct", "cpu,cpuacct")) {
-          Path m = cgroupRoot.resolve(mount);
-          if (Files.exists(m.resolve("cpuacct.usage"))) {
-            return Optional.of(new OutsideLoad(m, relative(f[2]), false, clock));
+    List<CgroupMembership> memberships = CgroupMembership.read(selfCgroup);
+    for (CgroupMembership m : memberships) {
+      if (m.controllers().contains("cpuacct")) {
+        for (String mount : List.of(String.join(",", m.controllers()), "cpuacct", "cpu,cpuacct")) {
+          Path h = cgroupRoot.resolve(mount);
+          if (Files.exists(h.resolve("cpuacct.usage"))) {
+            return Optional.of(new OutsideLoad(h, m.relativePath(), false, clock));
           }
         }
       }
     }
-    for (String line : lines) {
-      String[] f = line.split(":", 3);
-      if (f.length == 3 && f[0].equals("0") && f[1].isEmpty()
-          && Files.exists(cgroupRoot.resolve("cgroup.controllers"))) {
-        return Optional.of(new OutsideLoad(cgroupRoot, relative(f[2]), true, clock));
+    for (CgroupMembership m : memberships) {
+      if (m.unified() && Files.exists(cgroupRoot.resolve("cgroup.controllers"))) {
+        return Optional.of(new OutsideLoad(cgroupRoot, m.relativePath(), true, clock));
       }
     }
     return Optional.empty();
-  }
-
-  private static String relative(String cgroup) {
-    return cgroup.startsWith("/") ? cgroup.substring(1) : cgroup;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.berth.runtime;
 
+import io.berth.linux.CgroupMembership;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,18 +110,12 @@ final class CgroupAttachPrimer {
    * named v1 hierarchy, from {@code /proc/self/cgroup}.
    */
   static Optional<Path> ownProcsFile(Path cgroupRoot, Path selfCgroup) {
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(selfCgroup);
-    } catch (IOException e) {
-      return Optional.empty();
-    }
-    for (String line : lines) {
-      String[] f = line.split(":", 3);
-      if (f.length == 3 && f[0].equals("0") && f[1].isEmpty()) {
+    List<CgroupMembership> memberships = CgroupMembership.read(selfCgroup);
+    for (CgroupMembership m : memberships) {
+      if (m.unified()) {
         for (Path mount : List.of(cgroupRoot, cgroupRoot.resolve("unified"))) {
           if (Files.exists(mount.resolve("cgroup.controllers"))) {
-            Optional<Path> p = procsIn(mount, f[2]);
+            Optional<Path> p = procsIn(mount, m);
             if (p.isPresent()) {
               return p;
             }
@@ -128,11 +123,10 @@ final class CgroupAttachPrimer {
         }
       }
     }
-    for (String line : lines) {
-      String[] f = line.split(":", 3);
-      if (f.length == 3 && !f[1].isEmpty()) {
-        String dir = f[1].startsWith("name=") ? f[1].substring("name=".length()) : f[1];
-        Optional<Path> p = procsIn(cgroupRoot.resolve(dir), f[2]);
+    for (CgroupMembership m : memberships) {
+      if (!m.controllers().isEmpty()) {
+        String dir = String.join(",", m.controllers());
+        Optional<Path> p = procsIn(cgroupRoot.resolve(dir.startsWith("name=") ? dir.substring(5) : dir), m);
         if (p.isPresent()) {
           return p;
         }
@@ -141,11 +135,12 @@ final class CgroupAttachPrimer {
     return Optional.empty();
   }
 
-  private static Optional<Path> procsIn(Path mount, String cgroup) {
-    if (cgroup.contains("..") || cgroup.contains("(deleted)")) {
+  private static Optional<Path> procsIn(Path mount, CgroupMembership m) {
+    if (m.path().contains("..") || m.path().contains("(deleted)")) {
       return Optional.empty();
     }
-    Path p = mount.resolve(cgroup.startsWith("/") ? cgroup.substring(1) : cgroup).resolve("cgroup.procs");
+    Path p = mount.resolve(m.relativePath()).resolve("cgroup.procs");
     return Files.isWritable(p) ? Optional.of(p) : Optional.empty();
   }
+
 }
