@@ -86,32 +86,17 @@ class StartQueueIT {
         }
       }));
     }
-    List<String> pods = new ArrayList<>();
-    List<String> containers = new ArrayList<>();
-    ExecutorService clients = Executors.newFixedThreadPool(PODS);
+    List<Started> started;
     try {
-      List<Future<String[]>> starts = new ArrayList<>();
-      for (int i = 0; i < PODS; i++) {
-        String name = "queued-" + i;
-        starts.add(clients.submit(() -> {
-          PodSandboxConfig.Builder config = pod(berthd, name);
-          String podId = runPod(berthd, config, "");
-          String id = Cri.createAndStart(berthd, podId, config, container("c", image, "sleep", "300"));
-          return new String[] {podId, id};
-        }));
-      }
-      for (Future<String[]> f : starts) {
-        String[] ids = f.get(120, TimeUnit.SECONDS);
-        pods.add(ids[0]);
-        containers.add(ids[1]);
-      }
+      started = startAtOnce("queued-");
     } finally {
       burning.set(false);
       for (Thread t : burners) {
         t.join();
       }
-      clients.shutdownNow();
     }
+    List<String> pods = started.stream().map(Started::podId).toList();
+    List<String> containers = started.stream().map(Started::containerId).toList();
 
     for (String id : containers) {
       assertThat(Cri.status(berthd, id).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
@@ -140,40 +125,42 @@ class StartQueueIT {
   void otherWorkInACgroupOfItsOwn_makesTheQueueStepAside() throws Exception {
     int cpus = Runtime.getRuntime().availableProcessors();
     double before = admittedBesideOtherWork();
-    List<String> containers = new ArrayList<>();
+    List<Started> started;
     try (CpuLoad load = CpuLoad.start(2 * cpus)) {
       Thread.sleep(500); // for berthd to see it in the cgroups' CPU counters
-      containers.addAll(startAtOnce("beside-"));
+      started = startAtOnce("beside-");
     }
-    for (String id : containers) {
-      assertThat(Cri.status(berthd, id).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
+    for (Started s : started) {
+      assertThat(Cri.status(berthd, s.containerId()).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
     }
     // One slot for six pods' steps: without the load of the other cgroup most would have waited on it
     assertThat(admittedBesideOtherWork()).isGreaterThan(before);
     berthd.removeAllPods();
   }
 
-  /** Starts {@link #PODS} pods with a container each, all at once; the containers' ids. */
-  private List<String> startAtOnce(String prefix) throws Exception {
-    List<String> containers = new ArrayList<>();
+  private record Started(String podId, String containerId) {}
+
+  /** Starts {@link #PODS} pods with a container each, all at once. */
+  private static List<Started> startAtOnce(String prefix) throws Exception {
+    List<Started> started = new ArrayList<>();
     ExecutorService clients = Executors.newFixedThreadPool(PODS);
     try {
-      List<Future<String>> starts = new ArrayList<>();
+      List<Future<Started>> starts = new ArrayList<>();
       for (int i = 0; i < PODS; i++) {
         String name = prefix + i;
         starts.add(clients.submit(() -> {
           PodSandboxConfig.Builder config = pod(berthd, name);
           String podId = runPod(berthd, config, "");
-          return Cri.createAndStart(berthd, podId, config, container("c", image, "sleep", "300"));
+          return new Started(podId, Cri.createAndStart(berthd, podId, config, container("c", image, "sleep", "300")));
         }));
       }
-      for (Future<String> f : starts) {
-        containers.add(f.get(120, TimeUnit.SECONDS));
+      for (Future<Started> f : starts) {
+        started.add(f.get(120, TimeUnit.SECONDS));
       }
     } finally {
       clients.shutdownNow();
     }
-    return containers;
+    return started;
   }
 
   /** berthd's count of steps its queue let go because other work kept the node busy. */
