@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -28,7 +29,7 @@ import java.util.function.LongSupplier;
  * node busy ({@link OutsideLoad}): there, holding steps back would only hand that work more of the CPUs.
  */
 final class StartQueue {
-  /** How often the first waiter looks again whether a CPU is idle. */
+  /** How often the first waiter looks again whether a CPU is idle or other work loads the node. */
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
   private final int slots;
@@ -92,7 +93,7 @@ final class StartQueue {
 
     /** As a metric label. */
     String label() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -222,7 +223,8 @@ final class StartQueue {
   /**
    * Whether other work keeps at least a quarter of the CPUs (and half a CPU) busy. Holding steps back then only
    * hands that work a larger share of the node, so the queue lets every step go. The bar sits above what the
-   * runtime's init of containers being started adds to the pods' cgroups (~0.3 CPU on 2 CPUs in a burst of 10).
+   * runtime's init of containers being started adds to the pods' cgroups (up to ~15 ms of CPU a pod: about 0.3 CPU
+   * in a burst of 10 on 2 CPUs).
    */
   private boolean busyFromOutside() {
     return outsideCpus.getAsDouble() >= Math.max(0.5, cpus * 0.25);
