@@ -6,14 +6,16 @@ import static org.assertj.core.api.Assertions.within;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The load of the node's other cgroups, from a hierarchy the test writes (cgroup v1 cpuacct and v2 layouts) and a
- * clock it moves; and once from this machine's real cgroups.
+ * clock it moves; and from this machine's real cgroups, with a busy loop the test puts in one of its own.
  */
 class OutsideLoadTest {
   private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -98,6 +100,44 @@ class OutsideLoadTest {
     OutsideLoad load = OutsideLoad.forNode().orElseThrow(); // every machine here has cgroups
     Thread.sleep(60);
     assertThat(load.cpus()).isBetween(0.0, (double) Runtime.getRuntime().availableProcessors() + 0.5);
+  }
+
+  /** The real hierarchies of this machine (v1 cpuacct, v2 where mounted): a busy loop in a cgroup of its own. */
+  @Test
+  void realHierarchies_seeABusyLoopInACgroupOfItsOwn() throws Exception {
+    Path fs = Path.of("/sys/fs/cgroup");
+    List<Path> v1 = Files.exists(fs.resolve("cpuacct/cpuacct.usage")) ? List.of(fs.resolve("cpuacct")) : List.of();
+    List<Path> v2 = Files.exists(fs.resolve("cgroup.controllers")) ? List.of(fs)
+        : Files.exists(fs.resolve("unified/cgroup.controllers")) ? List.of(fs.resolve("unified")) : List.of();
+    Assumptions.assumeTrue(!v1.isEmpty() || !v2.isEmpty(), "no cgroup hierarchy with CPU counters");
+    for (Path h : v1) {
+      assertSeesALoop(h, false);
+    }
+    for (Path h : v2) {
+      assertSeesALoop(h, true);
+    }
+  }
+
+  private static void assertSeesALoop(Path hierarchy, boolean v2) throws Exception {
+    Path cgroup = Files.createDirectories(hierarchy.resolve("berth-test-load-" + ProcessHandle.current().pid()));
+    Process loop = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
+    try {
+      Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(loop.pid()));
+      // this JVM's own cgroup is left out of the count, as berthd's is: here the hierarchy's root
+      OutsideLoad load = new OutsideLoad(hierarchy, "", v2, System::nanoTime);
+      Thread.sleep(300);
+      assertThat(load.cpus()).as("%s", hierarchy).isGreaterThan(0.5);
+    } finally {
+      loop.destroyForcibly();
+      loop.waitFor(10, TimeUnit.SECONDS);
+      for (int i = 0; i < 50 && Files.exists(cgroup); i++) {
+        try {
+          Files.delete(cgroup);
+        } catch (IOException e) {
+          Thread.sleep(100); // the kernel still counts the exiting loop in it
+        }
+      }
+    }
   }
 
   private Path selfCgroup(String content) throws IOException {
