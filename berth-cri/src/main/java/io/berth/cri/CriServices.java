@@ -80,7 +80,8 @@ public final class CriServices implements AutoCloseable {
         .toList();
     RuntimeInfo info = new RuntimeInfo(d.version(), d.network(), handlerInfos, d.runtimes().defaultHandler(),
         // SpecGenerator applies the Merge and Strict policies itself; status reports the resulting identity
-        "systemd".equals(d.cgroupDriver()), () -> true, d.rootDir(), d.stateDir(), st.userns::problem);
+        "systemd".equals(d.cgroupDriver()), () -> true, d.rootDir(), d.stateDir(), st.userns::problem,
+        st.startQueue::state);
     PodRuntimeService runtimeService = new PodRuntimeService(rpc, info, st, streaming, d.cgroupDriver());
     backend[0] = runtimeService.streams();
     ImageHandlers imageHandlers = new ImageHandlers(d.images(), metrics);

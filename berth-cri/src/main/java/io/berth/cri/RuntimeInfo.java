@@ -17,6 +17,7 @@ import io.berth.cri.api.VersionResponse;
 import io.berth.network.PodNetwork;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,10 +45,11 @@ final class RuntimeInfo {
   private final Path rootDir;
   private final Path stateDir;
   private final Supplier<String> userNamespacesProblem;
+  private final Supplier<StartQueue.State> startQueue;
 
   RuntimeInfo(String version, PodNetwork network, Supplier<List<HandlerInfo>> handlers, String defaultHandler,
       boolean systemdCgroups, Supplier<Boolean> supplementalGroupsPolicy, Path rootDir, Path stateDir,
-      Supplier<String> userNamespacesProblem) {
+      Supplier<String> userNamespacesProblem, Supplier<StartQueue.State> startQueue) {
     this.version = version;
     this.network = network;
     this.handlers = handlers;
@@ -57,6 +59,7 @@ final class RuntimeInfo {
     this.rootDir = rootDir;
     this.stateDir = stateDir;
     this.userNamespacesProblem = userNamespacesProblem;
+    this.startQueue = startQueue;
   }
 
   VersionResponse version(VersionRequest req) {
@@ -114,7 +117,12 @@ final class RuntimeInfo {
           .append(quote(net.message())).append("},\"rootDir\":").append(quote(rootDir.toString()))
           .append(",\"stateDir\":").append(quote(stateDir.toString()))
           .append(",\"userNamespaces\":{\"supported\":").append(usernsProblem.isEmpty())
-          .append(",\"reason\":").append(quote(usernsProblem)).append("}}");
+          .append(",\"reason\":").append(quote(usernsProblem)).append('}');
+      // What the pod start queue is doing, and the other work it sees (docs/config.md, "Pod start queue").
+      StartQueue.State q = startQueue.get();
+      json.append(",\"startQueue\":{\"slots\":").append(q.slots()).append(",\"running\":").append(q.running())
+          .append(",\"waiting\":").append(q.waiting()).append(",\"outsideCpus\":")
+          .append(q.outsideCpus() < 0 ? "null" : String.format(Locale.ROOT, "%.2f", q.outsideCpus())).append("}}");
       b.putInfo("config", json.toString());
     }
     return b.build();

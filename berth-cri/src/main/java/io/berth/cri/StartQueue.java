@@ -183,6 +183,16 @@ final class StartQueue {
     }
   }
 
+  /**
+   * What the queue is doing, for {@code crictl info}: its slots (0: off), the steps counted as running and waiting,
+   * and the CPUs' worth of other work it last saw (negative: unknown, or the queue is off).
+   */
+  record State(int slots, int running, int waiting, double outsideCpus) {}
+
+  State state() {
+    return new State(slots, running(), waiting(), slots > 0 ? outsideCpus.getAsDouble() : -1);
+  }
+
   /** Steps waiting to be admitted. */
   int waiting() {
     lock.lock();

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.cri.api.ContainerState;
 import io.berth.cri.api.PodSandboxConfig;
+import io.berth.cri.api.StatusRequest;
 import io.berth.cri.api.ext.BerthPodsGrpc;
 import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.StartupTimingsRequest;
@@ -31,6 +32,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -127,7 +130,13 @@ class StartQueueIT {
     double before = admittedBesideOtherWork();
     List<Started> started;
     try (CpuLoad load = CpuLoad.start(2 * cpus)) {
-      Thread.sleep(500); // for berthd to see it in the cgroups' CPU counters
+      // berthd sees it in the cgroups' CPU counters, and shows it in its verbose status (crictl info)
+      double seen = -1;
+      for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); seen < 0.5 && System.nanoTime() < until; ) {
+        Thread.sleep(100);
+        seen = outsideCpusInStatus();
+      }
+      assertThat(seen).isGreaterThanOrEqualTo(0.5);
       started = startAtOnce("beside-");
     }
     for (Started s : started) {
@@ -161,6 +170,15 @@ class StartQueueIT {
       clients.shutdownNow();
     }
     return started;
+  }
+
+  /** The CPUs' worth of other work in berthd's verbose status ({@code startQueue.outsideCpus}), -1 for null. */
+  private static double outsideCpusInStatus() {
+    String config = berthd.runtime().status(StatusRequest.newBuilder().setVerbose(true).build()).getInfoMap()
+        .get("config");
+    Matcher m = Pattern.compile("\"startQueue\":\\{\"slots\":1,[^}]*\"outsideCpus\":([0-9.]+|null)").matcher(config);
+    assertThat(m.find()).as(config).isTrue();
+    return m.group(1).equals("null") ? -1 : Double.parseDouble(m.group(1));
   }
 
   /** berthd's count of steps its queue let go because other work kept the node busy. */
