@@ -27,11 +27,11 @@ import org.slf4j.LoggerFactory;
 final class RuntimeState {
   private static final Logger log = LoggerFactory.getLogger(RuntimeState.class);
 
-  /** Settings of the runtime side, from berthd's config. */
   /**
-   * {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image);
+   * Settings of the runtime side, from berthd's config. {@code pauseImage}: the image whose process is a pod's infra process, or null for catatonit (no image);
    * {@code spareRootfsImages}: how many images keep a container rootfs made ahead (see {@link RootfsSpares});
-   * {@code startSlots}: the heavy steps of pod starts run at a time on a busy node (see {@link StartQueue}; 0: all).
+   * {@code startSlots}: the heavy steps of pod starts run at a time on a busy node (see {@link StartQueue}; 0: no
+   * queue; negative: CPUs + 1).
    */
   record Settings(Path rootDir, Path stateDir, Path catatonit, String pauseImage, String defaultHandler,
       Duration podStopTimeout, int spareRootfsImages, int startSlots) {}

@@ -13,6 +13,7 @@ import io.berth.cri.api.ext.Phase;
 import io.berth.cri.api.ext.StartupTimingsRequest;
 import io.berth.cri.api.ext.StartupTimingsResponse;
 import io.berth.testing.BerthdProcess;
+import io.berth.testing.CpuLoad;
 import io.berth.testing.LeakCheck;
 import io.berth.testing.LocalRegistry;
 import java.io.IOException;
@@ -23,8 +24,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -196,72 +195,6 @@ class StartQueueIT {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  /**
-   * Busy loops ({@code sh}) in a cgroup of their own: under the cgroup v1 {@code cpu} and {@code cpuacct}
-   * hierarchies (weight 2048, as a node's pods have on 2 CPUs), or in cgroup v2. Stopped and removed on close.
-   */
-  private record CpuLoad(List<Process> loops, List<Path> cgroups) implements AutoCloseable {
-    static CpuLoad start(int loops) throws IOException {
-      Path fs = Path.of("/sys/fs/cgroup");
-      String name = "berth-it-load-" + ProcessHandle.current().pid();
-      List<Path> cgroups = new ArrayList<>();
-      if (Files.exists(fs.resolve("cpuacct/cpuacct.usage"))) {
-        for (String h : List.of("cpu", "cpuacct")) {
-          if (Files.exists(fs.resolve(h).resolve("cgroup.procs"))) {
-            cgroups.add(Files.createDirectories(fs.resolve(h).resolve(name)));
-          }
-        }
-        if (Files.exists(fs.resolve("cpu").resolve(name).resolve("cpu.shares"))) {
-          Files.writeString(fs.resolve("cpu").resolve(name).resolve("cpu.shares"), "2048");
-        }
-      } else {
-        cgroups.add(Files.createDirectories(fs.resolve(name)));
-      }
-      CpuLoad load = new CpuLoad(new ArrayList<>(), cgroups);
-      try {
-        for (int i = 0; i < loops; i++) {
-          Process p = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
-          load.loops().add(p);
-          for (Path c : cgroups) {
-            Files.writeString(c.resolve("cgroup.procs"), Long.toString(p.pid()));
-          }
-        }
-      } catch (IOException | RuntimeException e) {
-        load.close();
-        throw e;
-      }
-      return load;
-    }
-
-    @Override
-    public void close() {
-      for (Process p : loops) {
-        p.destroyForcibly();
-      }
-      for (Process p : loops) {
-        try {
-          p.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      for (Path c : cgroups) {
-        for (int i = 0; i < 50 && Files.exists(c); i++) {
-          try {
-            Files.delete(c); // rmdir: fails while the kernel still counts an exiting loop in it
-          } catch (IOException e) {
-            try {
-              Thread.sleep(100);
-            } catch (InterruptedException ie) {
-              Thread.currentThread().interrupt();
-              return;
-            }
-          }
-        }
-      }
     }
   }
 }
